@@ -1,0 +1,128 @@
+//! `onboard seats`: the licence pool as a table, CSV or JSON.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::cli::{GlobalArgs, SeatsArgs, SeatsFormat};
+use crate::directory::{Access, Directory};
+use crate::tenant::Tenant;
+
+/// One licence's seats.
+#[derive(Debug, Serialize)]
+pub struct SeatRow {
+    pub sku: String,
+    pub name: String,
+    pub purchased: u64,
+    pub assigned: u64,
+    pub available: i64,
+}
+
+pub fn run(global: &GlobalArgs, args: SeatsArgs) -> Result<u8> {
+    let tenant = Tenant::load(&global.tenant)?;
+    let dir = Directory::open(&global.directory, Access::Read, Duration::from_secs(10))?;
+    let assigned = match &dir {
+        Some(d) => d.assigned_seats()?,
+        None => Default::default(),
+    };
+    let mut rows: Vec<SeatRow> = tenant
+        .licenses
+        .iter()
+        .map(|l| {
+            let used = assigned.get(&l.sku).copied().unwrap_or(0);
+            SeatRow {
+                sku: l.sku.clone(),
+                name: l.name.clone(),
+                purchased: l.seats,
+                assigned: used,
+                available: l.seats as i64 - used as i64,
+            }
+        })
+        .collect();
+    // Licences still assigned in the directory but no longer in the tenant file.
+    let mut orphans: Vec<_> = assigned
+        .iter()
+        .filter(|(sku, _)| !tenant.licenses.iter().any(|l| &l.sku == *sku))
+        .collect();
+    orphans.sort();
+    for (sku, &used) in orphans {
+        rows.push(SeatRow {
+            sku: sku.clone(),
+            name: "(not in the tenant file)".to_string(),
+            purchased: 0,
+            assigned: used,
+            available: -(used as i64),
+        });
+    }
+    let mut out = std::io::stdout().lock();
+    super::ignore_broken_pipe(write(&mut out, &rows, args.format))?;
+    Ok(crate::exit::OK)
+}
+
+fn write(out: &mut impl Write, rows: &[SeatRow], format: SeatsFormat) -> Result<()> {
+    match format {
+        SeatsFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, rows)?;
+            writeln!(out)?;
+        }
+        SeatsFormat::Csv => {
+            let mut w = csv::Writer::from_writer(&mut *out);
+            w.write_record(["SKU", "Name", "Purchased", "Assigned", "Available"])?;
+            for r in rows {
+                w.serialize((&r.sku, &r.name, r.purchased, r.assigned, r.available))?;
+            }
+            w.flush()?;
+        }
+        SeatsFormat::Table => write_table(out, rows)?,
+    }
+    Ok(())
+}
+
+/// An aligned table with a bar of assigned/purchased per SKU.
+fn write_table(out: &mut impl Write, rows: &[SeatRow]) -> std::io::Result<()> {
+    const BAR: usize = 20;
+    let w_sku = rows
+        .iter()
+        .map(|r| r.sku.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(3);
+    let w_name = rows
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    writeln!(
+        out,
+        "{:<w_sku$}  {:<w_name$}  {:>9}  {:>8}  {:>9}  usage",
+        "SKU", "NAME", "PURCHASED", "ASSIGNED", "AVAILABLE"
+    )?;
+    for r in rows {
+        let filled = if r.purchased == 0 {
+            if r.assigned > 0 {
+                BAR
+            } else {
+                0
+            }
+        } else {
+            ((r.assigned as f64 / r.purchased as f64) * BAR as f64)
+                .round()
+                .min(BAR as f64) as usize
+        };
+        writeln!(
+            out,
+            "{:<w_sku$}  {:<w_name$}  {:>9}  {:>8}  {:>9}  [{}{}]",
+            r.sku,
+            r.name,
+            r.purchased,
+            r.assigned,
+            r.available,
+            "#".repeat(filled),
+            ".".repeat(BAR - filled)
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,62 @@
+//! `onboard users`: the directory as CSV, with the input's own headers so the file can be
+//! edited and imported again (`--on-existing update`). Never holds a password.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::cli::{GlobalArgs, UsersArgs};
+use crate::columns::Field;
+use crate::directory::{Access, Directory};
+use crate::output::defuse;
+use crate::rules::PROFILE_FIELDS;
+
+pub fn run(global: &GlobalArgs, args: UsersArgs) -> Result<u8> {
+    let dir = Directory::open(&global.directory, Access::Read, Duration::from_secs(10))?;
+    match &args.output {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            write(std::io::BufWriter::new(file), dir.as_ref())?;
+        }
+        None => super::ignore_broken_pipe(write(std::io::stdout().lock(), dir.as_ref()))?,
+    }
+    Ok(crate::exit::OK)
+}
+
+fn write(out: impl Write, dir: Option<&Directory>) -> Result<()> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(out);
+    let mut header = vec![Field::UserName.header()];
+    header.extend(PROFILE_FIELDS.iter().map(|f| f.header()));
+    header.extend(
+        [
+            Field::UsageLocation,
+            Field::Licenses,
+            Field::DisabledApps,
+            Field::Roles,
+            Field::BlockSignIn,
+        ]
+        .map(Field::header),
+    );
+    w.write_record(&header)?;
+    if let Some(dir) = dir {
+        dir.for_each_user(|u| {
+            let mut apps: Vec<&str> = u.disabled_apps.iter().map(|(_, a)| a.as_str()).collect();
+            apps.dedup();
+            let mut record: Vec<String> = vec![defuse(&u.user_name).into_owned()];
+            record.extend(u.profile.iter().map(|v| defuse(v).into_owned()));
+            record.push(u.usage_location.clone().unwrap_or_default());
+            record.push(u.licenses.join("+"));
+            record.push(apps.join("+"));
+            record.push(u.roles.join("+"));
+            record.push(if u.block_sign_in { "Yes" } else { "No" }.to_string());
+            w.write_record(&record)?;
+            Ok(())
+        })?;
+    }
+    w.flush()?;
+    Ok(())
+}

@@ -1,0 +1,423 @@
+//! The input's header line: which column holds which field.
+//!
+//! Knows the Microsoft 365 bulk-add template, the Entra ID bulk-create template (matched by
+//! the property in brackets) and onboard's extension columns. An unknown, duplicate or
+//! missing required column is a run error, raised before any row is read.
+
+use anyhow::{bail, Result};
+
+/// A field of a user that the input can carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Field {
+    UserName,
+    FirstName,
+    LastName,
+    DisplayName,
+    JobTitle,
+    Department,
+    OfficeNumber,
+    OfficePhone,
+    MobilePhone,
+    Fax,
+    AlternateEmail,
+    Address,
+    City,
+    State,
+    PostalCode,
+    Country,
+    UsageLocation,
+    Licenses,
+    DisabledApps,
+    Roles,
+    Password,
+    BlockSignIn,
+    EmployeeId,
+}
+
+/// Number of fields; `Field as usize` indexes arrays of this length.
+pub const FIELD_COUNT: usize = 23;
+
+/// One field's names: the Microsoft 365 template header (or extension header), the
+/// Entra ID template header and the Entra property names that select it.
+pub struct FieldInfo {
+    pub field: Field,
+    pub header: &'static str,
+    pub entra_header: Option<&'static str>,
+    pub entra_properties: &'static [&'static str],
+    /// Whether the field is part of the Microsoft 365 bulk-add template (else an extension).
+    pub m365: bool,
+}
+
+macro_rules! info {
+    ($f:ident, $h:expr, $eh:expr, [$($p:expr),*], $m:expr) => {
+        FieldInfo { field: Field::$f, header: $h, entra_header: $eh, entra_properties: &[$($p),*], m365: $m }
+    };
+}
+
+/// Every field, in the order of the Microsoft 365 template followed by the extensions.
+pub const FIELDS: [FieldInfo; FIELD_COUNT] = [
+    info!(
+        UserName,
+        "User Name",
+        Some("User name [userPrincipalName] Required"),
+        ["userPrincipalName"],
+        true
+    ),
+    info!(
+        FirstName,
+        "First Name",
+        Some("First name [givenName]"),
+        ["givenName"],
+        true
+    ),
+    info!(
+        LastName,
+        "Last Name",
+        Some("Last name [surname]"),
+        ["surname"],
+        true
+    ),
+    info!(
+        DisplayName,
+        "Display Name",
+        Some("Name [displayName] Required"),
+        ["displayName"],
+        true
+    ),
+    info!(
+        JobTitle,
+        "Job Title",
+        Some("Job title [jobTitle]"),
+        ["jobTitle"],
+        true
+    ),
+    info!(
+        Department,
+        "Department",
+        Some("Department [department]"),
+        ["department"],
+        true
+    ),
+    info!(
+        OfficeNumber,
+        "Office Number",
+        Some("Office [physicalDeliveryOfficeName]"),
+        ["physicalDeliveryOfficeName", "officeLocation"],
+        true
+    ),
+    info!(
+        OfficePhone,
+        "Office Phone",
+        Some("Office phone [telephoneNumber]"),
+        ["telephoneNumber", "businessPhones"],
+        true
+    ),
+    info!(
+        MobilePhone,
+        "Mobile Phone",
+        Some("Mobile phone [mobile]"),
+        ["mobile", "mobilePhone"],
+        true
+    ),
+    info!(
+        Fax,
+        "Fax",
+        Some("Fax [faxNumber]"),
+        ["faxNumber", "facsimileTelephoneNumber"],
+        true
+    ),
+    info!(
+        AlternateEmail,
+        "Alternate email address",
+        Some("Alternate email [otherMails]"),
+        ["otherMails"],
+        true
+    ),
+    info!(
+        Address,
+        "Address",
+        Some("Street address [streetAddress]"),
+        ["streetAddress"],
+        true
+    ),
+    info!(City, "City", Some("City [city]"), ["city"], true),
+    info!(
+        State,
+        "State or Province",
+        Some("State or province [state]"),
+        ["state"],
+        true
+    ),
+    info!(
+        PostalCode,
+        "ZIP or Postal Code",
+        Some("ZIP or postal code [postalCode]"),
+        ["postalCode"],
+        true
+    ),
+    info!(
+        Country,
+        "Country or Region",
+        Some("Country or region [country]"),
+        ["country"],
+        true
+    ),
+    info!(
+        UsageLocation,
+        "Usage Location",
+        Some("Usage location [usageLocation]"),
+        ["usageLocation"],
+        false
+    ),
+    info!(Licenses, "Licenses", None, [], false),
+    info!(DisabledApps, "Disabled Apps", None, [], false),
+    info!(Roles, "Roles", None, [], false),
+    info!(
+        Password,
+        "Password",
+        Some("Initial password [passwordProfile] Required"),
+        ["passwordProfile"],
+        false
+    ),
+    info!(
+        BlockSignIn,
+        "Block Sign In",
+        Some("Block sign in (Yes/No) [accountEnabled] Required"),
+        ["accountEnabled"],
+        false
+    ),
+    info!(
+        EmployeeId,
+        "Employee ID",
+        Some("Employee ID [employeeId]"),
+        ["employeeId"],
+        false
+    ),
+];
+
+/// Extra spellings admins type for the extension columns.
+const ALIASES: &[(&str, Field)] = &[
+    ("licences", Field::Licenses),
+    ("license", Field::Licenses),
+    ("licence", Field::Licenses),
+    ("disabled plans", Field::DisabledApps),
+    ("role", Field::Roles),
+    ("employee id", Field::EmployeeId),
+    ("employeeid", Field::EmployeeId),
+];
+
+impl Field {
+    pub fn info(self) -> &'static FieldInfo {
+        &FIELDS[self as usize]
+    }
+    pub fn header(self) -> &'static str {
+        self.info().header
+    }
+}
+
+/// Which template the header follows; decides how `Example:` rows are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Template {
+    M365,
+    Entra,
+}
+
+/// The header, resolved: for each field, the column that holds it.
+#[derive(Debug, Clone)]
+pub struct Columns {
+    index: [Option<usize>; FIELD_COUNT],
+    /// The field of each column, in column order.
+    fields: Vec<Field>,
+    /// Number of columns in the header; every record must have as many.
+    pub width: usize,
+    pub template: Template,
+}
+
+impl Columns {
+    /// Resolves a header. `line` is the header's line number, for messages.
+    pub fn from_header<'a, I>(cells: I, line: u64, version_line: bool) -> Result<Columns>
+    where
+        I: IntoIterator<Item = &'a str>,
+    {
+        let mut index = [None; FIELD_COUNT];
+        let mut fields = Vec::new();
+        let mut width = 0;
+        let mut bracketed = false;
+        for (col, cell) in cells.into_iter().enumerate() {
+            width += 1;
+            let cell = cell.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+            let column_no = col + 1;
+            if cell.is_empty() {
+                bail!("line {line}, column {column_no}: the header cell is empty");
+            }
+            let field = match property_of(cell) {
+                Some(prop) => {
+                    bracketed = true;
+                    match field_of_property(prop) {
+                        Some(f) => f,
+                        None => bail!(
+                            "line {line}, column {column_no}: unknown column `{cell}`{}",
+                            did_you_mean(cell)
+                        ),
+                    }
+                }
+                None => match field_of_header(cell) {
+                    Some(f) => f,
+                    None => bail!(
+                        "line {line}, column {column_no}: unknown column `{cell}`{}",
+                        did_you_mean(cell)
+                    ),
+                },
+            };
+            if let Some(prev) = index[field as usize] {
+                bail!(
+                    "line {line}, column {column_no}: column `{cell}` is the same field ({}) as column {}",
+                    field.header(),
+                    prev + 1
+                );
+            }
+            index[field as usize] = Some(col);
+            fields.push(field);
+        }
+        for required in [Field::UserName, Field::DisplayName] {
+            if index[required as usize].is_none() {
+                bail!(
+                    "line {line}: required column `{}` is missing",
+                    required.header()
+                );
+            }
+        }
+        let template = if version_line || bracketed {
+            Template::Entra
+        } else {
+            Template::M365
+        };
+        Ok(Columns {
+            index,
+            fields,
+            width,
+            template,
+        })
+    }
+
+    /// The field held by column `col`.
+    pub fn field_at(&self, col: usize) -> Option<Field> {
+        self.fields.get(col).copied()
+    }
+
+    /// The column of `field`, if the input has it.
+    pub fn get(&self, field: Field) -> Option<usize> {
+        self.index[field as usize]
+    }
+}
+
+/// The property in `Name [property] Required`, if the header has brackets.
+fn property_of(cell: &str) -> Option<&str> {
+    let open = cell.find('[')?;
+    let close = open + cell[open..].find(']')?;
+    Some(cell[open + 1..close].trim())
+}
+
+fn field_of_property(prop: &str) -> Option<Field> {
+    FIELDS
+        .iter()
+        .find(|f| {
+            f.entra_properties
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(prop))
+        })
+        .map(|f| f.field)
+}
+
+fn normalise(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+fn field_of_header(cell: &str) -> Option<Field> {
+    let n = normalise(cell);
+    FIELDS
+        .iter()
+        .find(|f| f.header.eq_ignore_ascii_case(&n))
+        .map(|f| f.field)
+        .or_else(|| ALIASES.iter().find(|(a, _)| *a == n).map(|(_, f)| *f))
+}
+
+/// `; did you mean "X"?` naming the closest known header, or nothing when none is close.
+fn did_you_mean(cell: &str) -> String {
+    let n = normalise(cell);
+    let mut best: Option<(f64, &str)> = None;
+    for f in &FIELDS {
+        let mut candidates = vec![f.header];
+        candidates.extend(f.entra_header);
+        for c in candidates {
+            let score = strsim::normalized_levenshtein(&n, &c.to_lowercase());
+            if best.is_none_or(|(s, _)| score > s) {
+                best = Some((score, c));
+            }
+        }
+    }
+    match best {
+        Some((score, name)) if score >= 0.5 => format!("; did you mean `{name}`?"),
+        _ => format!(
+            "; known columns are: {}",
+            FIELDS
+                .iter()
+                .map(|f| f.header)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_m365_headers_case_insensitively() {
+        let c =
+            Columns::from_header([" user name ", "DISPLAY NAME", "Licences"], 1, false).unwrap();
+        assert_eq!(c.get(Field::UserName), Some(0));
+        assert_eq!(c.get(Field::DisplayName), Some(1));
+        assert_eq!(c.get(Field::Licenses), Some(2));
+        assert_eq!(c.template, Template::M365);
+    }
+
+    #[test]
+    fn matches_entra_headers_by_property() {
+        let c = Columns::from_header(
+            [
+                "Name [displayName] Required",
+                "User name [userPrincipalName] Required",
+                "x [UsageLocation]",
+            ],
+            2,
+            true,
+        )
+        .unwrap();
+        assert_eq!(c.get(Field::UserName), Some(1));
+        assert_eq!(c.get(Field::UsageLocation), Some(2));
+        assert_eq!(c.template, Template::Entra);
+    }
+
+    #[test]
+    fn unknown_duplicate_and_missing_columns_are_errors() {
+        let e =
+            Columns::from_header(["User Name", "Display Name", "Job Titel"], 1, false).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 1, column 3: unknown column `Job Titel`; did you mean `Job Title`?"
+        );
+        let e =
+            Columns::from_header(["User Name", "Display Name", "user name"], 1, false).unwrap_err();
+        assert!(e.to_string().contains("same field (User Name) as column 1"));
+        let e = Columns::from_header(["User Name"], 1, false).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 1: required column `Display Name` is missing"
+        );
+    }
+}

@@ -1,0 +1,85 @@
+//! ISO 3166-1 alpha-2 country codes, used to check a user's usage location.
+//!
+//! The list holds the 249 officially assigned codes (as published by the ISO
+//! 3166 Maintenance Agency; user-assigned codes such as `XK` are left out). It is
+//! kept sorted so a lookup is a binary search.
+
+/// Every officially assigned ISO 3166-1 alpha-2 code, uppercase, sorted.
+const CODES: [&str; 249] = [
+    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
+    "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS",
+    "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN",
+    "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE",
+    "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF",
+    "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM",
+    "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM",
+    "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC",
+    "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK",
+    "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA",
+    "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG",
+    "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW",
+    "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS",
+    "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO",
+    "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
+    "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
+];
+
+/// Whether `code` is an officially assigned ISO 3166-1 alpha-2 code.
+///
+/// Matching is case-insensitive (`"nl"` and `"NL"` both match). Anything that is
+/// not exactly two ASCII letters is rejected; no surrounding whitespace is trimmed.
+#[must_use]
+pub fn is_country_code(code: &str) -> bool {
+    let bytes = code.as_bytes();
+    if bytes.len() != 2 || !bytes.iter().all(u8::is_ascii_alphabetic) {
+        return false;
+    }
+    let upper = code.to_ascii_uppercase();
+    CODES.binary_search(&upper.as_str()).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn list_is_sorted_and_unique() {
+        assert!(
+            CODES.windows(2).all(|w| w[0] < w[1]),
+            "CODES must be strictly sorted"
+        );
+        let set: HashSet<&str> = CODES.iter().copied().collect();
+        assert_eq!(set.len(), 249);
+        assert_eq!(CODES.len(), 249);
+    }
+
+    #[test]
+    fn entries_are_two_uppercase_letters() {
+        for code in CODES {
+            assert_eq!(code.len(), 2, "{code}");
+            assert!(code.bytes().all(|b| b.is_ascii_uppercase()), "{code}");
+        }
+    }
+
+    #[test]
+    fn known_codes_match_case_insensitively() {
+        for code in [
+            "NL", "de", "GB", "Fr", "us", "AX", "BQ", "CW", "SS", "SX", "AD", "ZW",
+        ] {
+            assert!(is_country_code(code), "{code} should be a country code");
+        }
+    }
+
+    #[test]
+    fn other_strings_are_rejected() {
+        for code in [
+            "UK", "XX", "XK", "EU", "", "N", "NLD", " NL", "NL ", "1A", "Ñl", "ÄÖ",
+        ] {
+            assert!(
+                !is_country_code(code),
+                "{code:?} should not be a country code"
+            );
+        }
+    }
+}

@@ -1,0 +1,495 @@
+//! The directory: users, their licences, disabled apps and roles, and the import history,
+//! in one SQLite file (SPEC §9).
+//!
+//! An import holds a write transaction (`BEGIN IMMEDIATE`) from the moment it reads the
+//! seat counts until it commits, so a second import waits for it and can never serve
+//! seats the first one took. Passwords are never stored here.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+
+use crate::rules::PROFILE_FIELDS;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY,
+    user_name TEXT NOT NULL,
+    user_key TEXT NOT NULL UNIQUE,      -- lower-cased User Name: names are case-insensitive
+    display_name TEXT NOT NULL,
+    first_name TEXT, last_name TEXT, job_title TEXT, department TEXT,
+    office_number TEXT, office_phone TEXT, mobile_phone TEXT, fax TEXT,
+    alternate_email TEXT, address TEXT, city TEXT, state TEXT, postal_code TEXT,
+    country TEXT, employee_id TEXT,
+    usage_location TEXT,
+    block_sign_in INTEGER NOT NULL DEFAULT 0,
+    force_password_change INTEGER NOT NULL DEFAULT 1,
+    created_run INTEGER NOT NULL,
+    updated_run INTEGER
+);
+CREATE TABLE IF NOT EXISTS user_licenses (
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    sku TEXT NOT NULL,
+    PRIMARY KEY (user_id, sku)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS user_licenses_by_sku ON user_licenses(sku);
+CREATE TABLE IF NOT EXISTS user_disabled_apps (
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    sku TEXT NOT NULL,
+    app TEXT NOT NULL,
+    PRIMARY KEY (user_id, sku, app)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS user_roles (
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    role TEXT NOT NULL,
+    PRIMARY KEY (user_id, role)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL UNIQUE,
+    started_at TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    input_name TEXT NOT NULL,
+    input_sha256 TEXT NOT NULL,
+    dry_run INTEGER NOT NULL,
+    rows INTEGER NOT NULL,
+    created INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    unchanged INTEGER NOT NULL,
+    skipped INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    result_file TEXT NOT NULL,
+    staged_file TEXT NOT NULL           -- where the result file sat until renamed into place
+);
+"#;
+
+/// The database column of each of [`PROFILE_FIELDS`], in the same order.
+const PROFILE_COLUMNS: [&str; 16] = [
+    "display_name",
+    "first_name",
+    "last_name",
+    "job_title",
+    "department",
+    "office_number",
+    "office_phone",
+    "mobile_phone",
+    "fax",
+    "alternate_email",
+    "address",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "employee_id",
+];
+
+/// A user as the directory holds it.
+#[derive(Debug, Clone, Default)]
+pub struct StoredUser {
+    pub id: i64,
+    pub user_name: String,
+    /// Values of [`PROFILE_FIELDS`], "" for none.
+    pub profile: Vec<String>,
+    pub usage_location: Option<String>,
+    pub block_sign_in: bool,
+    pub licenses: Vec<String>,
+    pub disabled_apps: Vec<(String, String)>,
+    pub roles: Vec<String>,
+}
+
+/// What to write for one user: used for both creating and updating.
+pub struct UserWrite<'a> {
+    pub user_name: &'a str,
+    pub profile: [&'a str; 16],
+    pub usage_location: Option<&'a str>,
+    pub block_sign_in: bool,
+    pub force_password_change: bool,
+    pub licenses: Vec<&'a str>,
+    pub disabled_apps: Vec<(&'a str, &'a str)>,
+    pub roles: Vec<&'a str>,
+}
+
+/// One finished import, as recorded in the `runs` table.
+#[derive(Debug, Clone, Default)]
+pub struct RunRecord {
+    pub run_id: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub input_name: String,
+    pub input_sha256: String,
+    pub dry_run: bool,
+    pub rows: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub skipped: u64,
+    pub failed: u64,
+    pub result_file: String,
+    pub staged_file: String,
+}
+
+/// An open directory.
+pub struct Directory {
+    conn: Connection,
+    /// Row id of this import's run record, known before it is written so users can refer to it.
+    run_row: i64,
+    writable: bool,
+}
+
+/// Opening mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Read only; a missing file is an empty directory (nothing is created).
+    Read,
+    /// Create the file if needed and take the write lock for an import.
+    Write,
+}
+
+impl Directory {
+    /// Opens the directory at `path`. `Read` on a missing file returns `None`.
+    pub fn open(path: &Path, access: Access, busy_timeout: Duration) -> Result<Option<Directory>> {
+        let shown = path.display();
+        if path.is_dir() {
+            bail!("directory file {shown} is a folder");
+        }
+        let conn = match access {
+            Access::Read => {
+                if !path.exists() {
+                    return Ok(None);
+                }
+                Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+            }
+            Access::Write => Connection::open(path),
+        }
+        .with_context(|| format!("cannot open directory {shown}"))?;
+        conn.busy_timeout(busy_timeout)?;
+        let dir = Directory {
+            conn,
+            run_row: 0,
+            writable: access == Access::Write,
+        };
+        if access == Access::Write {
+            dir.conn
+                .execute_batch(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(|e| busy_or(e, path, busy_timeout))?;
+        }
+        dir.conn
+            .execute_batch("PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;")?;
+        Ok(Some(dir))
+    }
+
+    /// Starts the import's transaction: the write lock for a real run (waiting for
+    /// another import up to the busy timeout), a consistent snapshot for a dry run.
+    pub fn begin(&mut self, path: &Path, busy_timeout: Duration) -> Result<()> {
+        if self.writable {
+            self.conn
+                .execute_batch("BEGIN IMMEDIATE")
+                .map_err(|e| busy_or(e, path, busy_timeout))?;
+            self.conn.execute_batch(SCHEMA)?;
+            self.run_row =
+                self.conn
+                    .query_row("SELECT coalesce(max(id), 0) + 1 FROM runs", [], |r| {
+                        r.get(0)
+                    })?;
+        } else {
+            self.conn.execute_batch("BEGIN")?;
+            if !self.has_schema()? {
+                bail!(
+                    "{} is not an onboard directory (no users table)",
+                    path.display()
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn has_schema(&self) -> Result<bool> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'users'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Seats in use per SKU.
+    pub fn assigned_seats(&self) -> Result<HashMap<String, u64>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT sku, count(*) FROM user_licenses GROUP BY sku")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Whether the directory holds any user; an empty one needs no look-ups.
+    pub fn has_users(&self) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?)
+    }
+
+    /// The user whose lower-cased name is `key`, with licences and roles.
+    pub fn find(&self, key: &str, full: bool) -> Result<Option<StoredUser>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT id, user_name, usage_location, block_sign_in, {} FROM users WHERE user_key = ?1",
+            PROFILE_COLUMNS.join(", ")
+        ))?;
+        let user = stmt
+            .query_row([key], |r| {
+                let mut profile = Vec::with_capacity(PROFILE_COLUMNS.len());
+                for i in 0..PROFILE_COLUMNS.len() {
+                    profile.push(r.get::<_, Option<String>>(4 + i)?.unwrap_or_default());
+                }
+                Ok(StoredUser {
+                    id: r.get(0)?,
+                    user_name: r.get(1)?,
+                    usage_location: r.get(2)?,
+                    block_sign_in: r.get(3)?,
+                    profile,
+                    ..StoredUser::default()
+                })
+            })
+            .optional()?;
+        let Some(mut user) = user else {
+            return Ok(None);
+        };
+        if full {
+            self.load_grants(&mut user)?;
+        }
+        Ok(Some(user))
+    }
+
+    fn load_grants(&self, user: &mut StoredUser) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT sku FROM user_licenses WHERE user_id = ?1 ORDER BY rowid")?;
+        user.licenses = stmt
+            .query_map([user.id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT sku, app FROM user_disabled_apps WHERE user_id = ?1")?;
+        user.disabled_apps = stmt
+            .query_map([user.id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT role FROM user_roles WHERE user_id = ?1")?;
+        user.roles = stmt
+            .query_map([user.id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(())
+    }
+
+    /// Creates a user inside the import's transaction.
+    pub fn insert(&self, u: &UserWrite) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "INSERT INTO users (user_name, user_key, usage_location, block_sign_in, \
+             force_password_change, created_run, {}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, {})",
+            PROFILE_COLUMNS.join(", "),
+            (7..7 + PROFILE_COLUMNS.len())
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))?;
+        let key = u.user_name.to_lowercase();
+        let mut values: Vec<&dyn rusqlite::ToSql> = vec![
+            &u.user_name,
+            &key,
+            &u.usage_location,
+            &u.block_sign_in,
+            &u.force_password_change,
+            &self.run_row,
+        ];
+        let profile: Vec<Option<&str>> = u
+            .profile
+            .iter()
+            .map(|v| (!v.is_empty()).then_some(*v))
+            .collect();
+        for v in &profile {
+            values.push(v);
+        }
+        stmt.execute(values.as_slice())?;
+        let id = self.conn.last_insert_rowid();
+        self.add_grants(id, &u.licenses, &u.disabled_apps, &u.roles)
+    }
+
+    /// Overwrites the profile of user `id` and adds grants it does not have yet.
+    pub fn update(&self, id: i64, u: &UserWrite) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "UPDATE users SET usage_location = ?2, block_sign_in = ?3, updated_run = ?4, {} WHERE id = ?1",
+            PROFILE_COLUMNS
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("{c} = ?{}", i + 5))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))?;
+        let mut values: Vec<&dyn rusqlite::ToSql> =
+            vec![&id, &u.usage_location, &u.block_sign_in, &self.run_row];
+        let profile: Vec<Option<&str>> = u
+            .profile
+            .iter()
+            .map(|v| (!v.is_empty()).then_some(*v))
+            .collect();
+        for v in &profile {
+            values.push(v);
+        }
+        stmt.execute(values.as_slice())?;
+        self.add_grants(id, &u.licenses, &u.disabled_apps, &u.roles)
+    }
+
+    fn add_grants(
+        &self,
+        id: i64,
+        licenses: &[&str],
+        disabled_apps: &[(&str, &str)],
+        roles: &[&str],
+    ) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("INSERT OR IGNORE INTO user_licenses (user_id, sku) VALUES (?1, ?2)")?;
+        for sku in licenses {
+            stmt.execute(params![id, sku])?;
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT OR IGNORE INTO user_disabled_apps (user_id, sku, app) VALUES (?1, ?2, ?3)",
+        )?;
+        for (sku, app) in disabled_apps {
+            stmt.execute(params![id, sku, app])?;
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached("INSERT OR IGNORE INTO user_roles (user_id, role) VALUES (?1, ?2)")?;
+        for role in roles {
+            stmt.execute(params![id, role])?;
+        }
+        Ok(())
+    }
+
+    /// Writes the run record; part of the import's transaction.
+    pub fn record_run(&self, run: &RunRecord) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO runs (id, run_id, started_at, finished_at, input_name, input_sha256, \
+             dry_run, rows, created, updated, unchanged, skipped, failed, result_file, staged_file) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            params![
+                self.run_row,
+                run.run_id,
+                run.started_at,
+                run.finished_at,
+                run.input_name,
+                run.input_sha256,
+                run.dry_run,
+                run.rows as i64,
+                run.created as i64,
+                run.updated as i64,
+                run.unchanged as i64,
+                run.skipped as i64,
+                run.failed as i64,
+                run.result_file,
+                run.staged_file,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The most recent runs, newest first.
+    pub fn runs(&self, limit: usize) -> Result<Vec<RunRecord>> {
+        if !self.has_schema()? {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT run_id, started_at, finished_at, input_name, input_sha256, dry_run, rows, \
+             created, updated, unchanged, skipped, failed, result_file, staged_file \
+             FROM runs ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok(RunRecord {
+                run_id: r.get(0)?,
+                started_at: r.get(1)?,
+                finished_at: r.get(2)?,
+                input_name: r.get(3)?,
+                input_sha256: r.get(4)?,
+                dry_run: r.get(5)?,
+                rows: r.get::<_, i64>(6)? as u64,
+                created: r.get::<_, i64>(7)? as u64,
+                updated: r.get::<_, i64>(8)? as u64,
+                unchanged: r.get::<_, i64>(9)? as u64,
+                skipped: r.get::<_, i64>(10)? as u64,
+                failed: r.get::<_, i64>(11)? as u64,
+                result_file: r.get(12)?,
+                staged_file: r.get(13)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn commit(&self) -> Result<()> {
+        self.conn
+            .execute_batch("COMMIT")
+            .context("cannot commit to the directory")
+    }
+
+    pub fn rollback(&self) {
+        let _ = self.conn.execute_batch("ROLLBACK");
+    }
+
+    /// Every user, ordered by name, with grants; for `onboard users`.
+    pub fn for_each_user(&self, mut f: impl FnMut(&StoredUser) -> Result<()>) -> Result<()> {
+        if !self.has_schema()? {
+            return Ok(());
+        }
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT id, user_name, usage_location, block_sign_in, {} FROM users ORDER BY user_key",
+            PROFILE_COLUMNS.join(", ")
+        ))?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let mut profile = Vec::with_capacity(PROFILE_COLUMNS.len());
+            for i in 0..PROFILE_COLUMNS.len() {
+                profile.push(r.get::<_, Option<String>>(4 + i)?.unwrap_or_default());
+            }
+            let mut user = StoredUser {
+                id: r.get(0)?,
+                user_name: r.get(1)?,
+                usage_location: r.get(2)?,
+                block_sign_in: r.get(3)?,
+                profile,
+                ..StoredUser::default()
+            };
+            self.load_grants(&mut user)?;
+            f(&user)?;
+        }
+        Ok(())
+    }
+}
+
+/// Turns SQLite's "database is locked" into the message an admin needs.
+fn busy_or(e: rusqlite::Error, path: &Path, timeout: Duration) -> anyhow::Error {
+    if let rusqlite::Error::SqliteFailure(f, _) = &e {
+        if matches!(
+            f.code,
+            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+        ) {
+            return anyhow::anyhow!(
+                "directory busy: another import holds {} and did not finish within {}s (--lock-timeout)",
+                path.display(),
+                timeout.as_secs()
+            );
+        }
+    }
+    anyhow::Error::new(e).context(format!("cannot use directory {}", path.display()))
+}
+
+const _: () = assert!(PROFILE_COLUMNS.len() == PROFILE_FIELDS.len());

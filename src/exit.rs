@@ -1,0 +1,11 @@
+//! The exit codes of SPEC §10, in one place.
+
+/// Every row created, updated, unchanged or skipped (warnings allowed).
+pub const OK: u8 = 0;
+/// The run finished and committed; some rows failed.
+pub const ROWS_FAILED: u8 = 1;
+/// Fatal: bad arguments, unreadable input or tenant, bad header, result file exists,
+/// directory busy. Nothing was written.
+pub const FATAL: u8 = 2;
+/// More rows failed than `--max-failed` allows; nothing was committed.
+pub const OVER_BUDGET: u8 = 3;

@@ -1,0 +1,204 @@
+//! The result file (SPEC §8): staged in a private temporary file next to its final path,
+//! synced to disk, and renamed into place only after the directory has committed.
+//!
+//! Every cell that a spreadsheet would run as a formula is written with a leading `'`.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use tempfile::NamedTempFile;
+
+/// The result file's columns, in order.
+pub const RESULT_HEADER: [&str; 8] = [
+    "Line",
+    "User Name",
+    "Display Name",
+    "Status",
+    "Password",
+    "Licenses",
+    "Warnings",
+    "Errors",
+];
+
+/// `'` before a cell that starts with `= + - @`, tab or CR, so no formula runs.
+pub fn defuse(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
+/// Where a result file goes: refuses to overwrite unless forced.
+#[derive(Debug, Clone)]
+pub struct Destination {
+    pub path: PathBuf,
+    pub force: bool,
+}
+
+impl Destination {
+    /// Checks before any work is done that the file may be written.
+    pub fn check(&self) -> Result<()> {
+        let shown = self.path.display();
+        if self.path.is_dir() {
+            bail!("result file {shown} is a folder");
+        }
+        if self.path.exists() && !self.force {
+            bail!("result file {shown} already exists; use --force to overwrite it or -o to choose another name");
+        }
+        let folder = self.folder();
+        if !folder.is_dir() {
+            bail!(
+                "cannot write result file {shown}: folder {} does not exist",
+                folder.display()
+            );
+        }
+        Ok(())
+    }
+
+    fn folder(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
+    /// Name prefix of this destination's staged files, so a later run can find them.
+    pub fn staged_prefix(&self) -> String {
+        format!(
+            ".{}.",
+            self.path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        )
+    }
+}
+
+/// A result file being written.
+pub struct ResultWriter {
+    writer: csv::Writer<BufWriter<File>>,
+    staged: tempfile::TempPath,
+    destination: Destination,
+    record: Vec<String>,
+}
+
+/// A complete result file on disk, not yet in place.
+pub struct StagedResult {
+    staged: tempfile::TempPath,
+    destination: Destination,
+}
+
+impl ResultWriter {
+    /// Starts a staged file (mode 0600) in the destination's folder.
+    pub fn create(destination: &Destination, delimiter: u8, bom: bool) -> Result<ResultWriter> {
+        let tmp = tempfile::Builder::new()
+            .prefix(&destination.staged_prefix())
+            .suffix(".partial")
+            .tempfile_in(destination.folder())
+            .with_context(|| {
+                format!(
+                    "cannot create a temporary file next to {}",
+                    destination.path.display()
+                )
+            })?;
+        let (file, staged) = NamedTempFile::into_parts(tmp);
+        let mut out = BufWriter::with_capacity(256 << 10, file);
+        if bom {
+            out.write_all("\u{feff}".as_bytes())?;
+        }
+        let mut writer = csv::WriterBuilder::new()
+            .delimiter(delimiter)
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(out);
+        writer.write_record(RESULT_HEADER)?;
+        Ok(ResultWriter {
+            writer,
+            staged,
+            destination: destination.clone(),
+            record: Vec::with_capacity(RESULT_HEADER.len()),
+        })
+    }
+
+    /// Path of the staged file, recorded in the directory so it can be found after a crash.
+    pub fn staged_path(&self) -> &Path {
+        &self.staged
+    }
+
+    /// Writes one result row; cells are defused here.
+    pub fn write(&mut self, cells: [&str; 8]) -> Result<()> {
+        self.record.clear();
+        for c in cells {
+            self.record.push(defuse(c).into_owned());
+        }
+        self.writer
+            .write_record(&self.record)
+            .context("cannot write the result file")
+    }
+
+    /// Flushes and syncs the staged file: after this its content survives a crash.
+    pub fn finish(self) -> Result<StagedResult> {
+        let out = self
+            .writer
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .context("cannot write the result file")?;
+        let file = out
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .context("cannot write the result file")?;
+        file.sync_all().context("cannot sync the result file")?;
+        Ok(StagedResult {
+            staged: self.staged,
+            destination: self.destination,
+        })
+    }
+}
+
+impl StagedResult {
+    pub fn staged_path(&self) -> &Path {
+        &self.staged
+    }
+
+    /// Renames the staged file into place (never over an existing file unless forced).
+    pub fn publish(self) -> Result<PathBuf> {
+        let dest = self.destination.path.clone();
+        let kept = self
+            .staged
+            .keep()
+            .context("cannot keep the staged result file")?;
+        if self.destination.force {
+            std::fs::rename(&kept, &dest)
+        } else {
+            // A hard link fails if the name was taken meanwhile; then drop the staged name.
+            std::fs::hard_link(&kept, &dest).and_then(|()| std::fs::remove_file(&kept))
+        }
+        .with_context(|| {
+            format!(
+                "cannot move the result file into place; it is at {}",
+                kept.display()
+            )
+        })?;
+        if let Ok(dir) = File::open(self.destination.folder()) {
+            let _ = dir.sync_all();
+        }
+        Ok(dest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defuses_formula_starts_only() {
+        assert_eq!(defuse("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
+        assert_eq!(defuse("+31 20 555"), "'+31 20 555");
+        assert_eq!(defuse("-x"), "'-x");
+        assert_eq!(defuse("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(defuse("\tx"), "'\tx");
+        assert_eq!(defuse("a=b"), "a=b");
+        assert_eq!(defuse(""), "");
+    }
+}

@@ -1,0 +1,120 @@
+//! Passwords: the policy a given password must meet, and the generator (SPEC §7).
+//!
+//! Generated passwords are drawn uniformly from [`ALPHABET`] by a CSPRNG seeded from the
+//! operating system, and redrawn whole until they hold every class and do not start with
+//! a character a spreadsheet would read as a formula. Rejecting whole draws keeps the
+//! result uniform over all passwords that meet the rules.
+
+use std::cell::RefCell;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// Characters a generated password never starts with (spreadsheet formula triggers).
+pub const FORBIDDEN_FIRST: &[u8] = b"=+-@";
+
+/// Every character a generated password is drawn from: letters, digits and the symbols
+/// Entra ID accepts that need no quoting in CSV or a shell (no delimiter `,` `;`, no
+/// quote, backslash, space or backtick).
+pub const ALPHABET: &[u8] =
+    b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+-./:<=>?@[]^_{}~";
+
+thread_local! {
+    static RNG: RefCell<StdRng> = RefCell::new(StdRng::from_os_rng());
+}
+
+/// A new password of `len` characters from this thread's OS-seeded CSPRNG.
+pub fn generate(len: usize) -> String {
+    RNG.with(|rng| generate_with(&mut *rng.borrow_mut(), len))
+}
+
+/// A new password drawn from `rng`; tests pass a seeded generator, the program never does.
+pub fn generate_with<R: Rng + ?Sized>(rng: &mut R, len: usize) -> String {
+    assert!(len >= 4, "a password needs room for all four classes");
+    let mut buf = vec![0u8; len];
+    loop {
+        for b in buf.iter_mut() {
+            *b = ALPHABET[rng.random_range(0..ALPHABET.len())];
+        }
+        if !FORBIDDEN_FIRST.contains(&buf[0]) && classes(&buf) == 4 {
+            // Only ASCII from ALPHABET was written.
+            return String::from_utf8(buf).expect("ASCII");
+        }
+    }
+}
+
+/// How many of lower, upper, digit and symbol occur in `s`.
+fn classes(s: &[u8]) -> usize {
+    let has = |f: fn(&u8) -> bool| s.iter().any(f) as usize;
+    has(u8::is_ascii_lowercase)
+        + has(u8::is_ascii_uppercase)
+        + has(u8::is_ascii_digit)
+        + has(|b| b.is_ascii_punctuation() || *b == b' ')
+}
+
+/// Checks a given password against the policy of SPEC §4 `weak_password`. The error says
+/// which rule is broken, never the password.
+pub fn check_policy(password: &str, local_part: &str) -> Result<(), String> {
+    let len = password.chars().count();
+    let mut why = Vec::new();
+    if !crate::tenant::PASSWORD_LEN_RANGE.contains(&len) {
+        why.push(format!("is {len} characters; it must be 8 to 256"));
+    }
+    if !password.bytes().all(|b| (0x20..=0x7E).contains(&b)) {
+        why.push("has characters outside printable ASCII".to_string());
+    }
+    if classes(password.as_bytes()) < 3 {
+        why.push(
+            "needs at least 3 of: lower-case letter, upper-case letter, digit, symbol".to_string(),
+        );
+    }
+    if !local_part.is_empty()
+        && password
+            .to_ascii_lowercase()
+            .contains(&local_part.to_ascii_lowercase())
+    {
+        why.push("contains the username".to_string());
+    }
+    if why.is_empty() {
+        Ok(())
+    } else {
+        Err(why.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_names_each_broken_rule() {
+        assert_eq!(check_policy("Sommer2026!x", "jan"), Ok(()));
+        assert_eq!(
+            check_policy("password", "jan").unwrap_err(),
+            "needs at least 3 of: lower-case letter, upper-case letter, digit, symbol"
+        );
+        assert!(check_policy("Jan.Smit2026!", "jan.smit")
+            .unwrap_err()
+            .contains("contains the username"));
+        assert!(check_policy("Aa1!", "x")
+            .unwrap_err()
+            .starts_with("is 4 characters"));
+        assert!(check_policy("Ünïcødé123!A", "x")
+            .unwrap_err()
+            .contains("printable ASCII"));
+    }
+
+    #[test]
+    fn generated_passwords_meet_the_policy() {
+        let mut rng = StdRng::seed_from_u64(7);
+        for len in [8, 16, 64, 256] {
+            for _ in 0..200 {
+                let p = generate_with(&mut rng, len);
+                assert_eq!(p.len(), len);
+                assert_eq!(classes(p.as_bytes()), 4);
+                assert!(!FORBIDDEN_FIRST.contains(&p.as_bytes()[0]));
+                assert!(p.bytes().all(|b| ALPHABET.contains(&b)));
+            }
+        }
+    }
+}

@@ -1,0 +1,584 @@
+//! The import job: the stages joined in the order the data flows.
+//!
+//! read a batch (reader thread) → check each row on its own (rayon, pure) → decide in file
+//! order (duplicates, existing users, seats) → generate passwords (rayon) → write the
+//! directory inside one transaction and stage the result file → commit → rename the
+//! result file into place. Memory is bounded by the batch size plus the duplicate index.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use indicatif::ProgressBar;
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use tracing::{debug, info, warn};
+
+use crate::columns::{Columns, Field};
+use crate::directory::{Access, Directory, RunRecord, UserWrite};
+use crate::input::{Input, RawRow};
+use crate::output::{Destination, ResultWriter};
+use crate::password;
+use crate::plan::{OnExisting, OnShortage, PlannedRow, Planner, SeatPool, Status};
+use crate::rules::{Rules, PROFILE_FIELDS};
+use crate::summary::{now_rfc3339, SeatChange, Summary};
+use crate::tenant::Tenant;
+
+/// Rows read and checked together.
+const BATCH: usize = 8192;
+
+/// `--max-failed`: how many failed rows a run may have and still commit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaxFailed {
+    Rows(u64),
+    Percent(f64),
+}
+
+impl std::str::FromStr for MaxFailed {
+    type Err = String;
+    fn from_str(s: &str) -> Result<MaxFailed, String> {
+        let s = s.trim();
+        if let Some(p) = s.strip_suffix('%') {
+            match p.trim().parse::<f64>() {
+                Ok(v) if (0.0..=100.0).contains(&v) => Ok(MaxFailed::Percent(v)),
+                _ => Err(format!("`{s}` is not a percentage from 0% to 100%")),
+            }
+        } else {
+            s.parse::<u64>()
+                .map(MaxFailed::Rows)
+                .map_err(|_| format!("`{s}` is not a number of rows or a percentage like 5%"))
+        }
+    }
+}
+
+impl MaxFailed {
+    pub fn exceeded(self, failed: u64, rows: u64) -> bool {
+        match self {
+            MaxFailed::Rows(n) => failed > n,
+            MaxFailed::Percent(p) => failed as f64 > p / 100.0 * rows as f64,
+        }
+    }
+}
+
+/// Everything `onboard import` was asked to do, checked.
+pub struct ImportJob {
+    pub input: PathBuf,
+    pub tenant: Tenant,
+    pub directory: PathBuf,
+    pub destination: Destination,
+    pub dry_run: bool,
+    pub on_existing: OnExisting,
+    pub on_shortage: OnShortage,
+    pub max_failed: Option<MaxFailed>,
+    pub allow_global_admin: bool,
+    pub jobs: usize,
+    pub lock_timeout: Duration,
+    pub progress: ProgressBar,
+}
+
+/// How an import ended (SPEC §10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportEnd {
+    /// Every row created, updated, unchanged or skipped.
+    Clean,
+    /// Committed, some rows failed.
+    SomeFailed,
+    /// Too many rows failed: nothing committed.
+    OverBudget,
+}
+
+impl ImportEnd {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ImportEnd::Clean => 0,
+            ImportEnd::SomeFailed => 1,
+            ImportEnd::OverBudget => 3,
+        }
+    }
+}
+
+/// Running totals for the summary.
+struct Tally {
+    rows: u64,
+    status: BTreeMap<String, u64>,
+    errors: BTreeMap<String, u64>,
+    warnings: BTreeMap<String, u64>,
+    granted: Vec<u64>,
+}
+
+impl Tally {
+    fn new(licenses: usize) -> Tally {
+        Tally {
+            rows: 0,
+            status: Status::ALL
+                .iter()
+                .map(|s| (s.as_str().to_string(), 0))
+                .collect(),
+            errors: BTreeMap::new(),
+            warnings: BTreeMap::new(),
+            granted: vec![0; licenses],
+        }
+    }
+
+    fn add(&mut self, p: &PlannedRow) {
+        self.rows += 1;
+        *self
+            .status
+            .get_mut(p.status().as_str())
+            .expect("all statuses") += 1;
+        for e in &p.row.errors {
+            *self.errors.entry(e.code.as_str().to_string()).or_default() += 1;
+        }
+        for w in &p.warnings {
+            let code = w.split(':').next().unwrap_or(w);
+            *self.warnings.entry(code.to_string()).or_default() += 1;
+        }
+        for &l in &p.new_licenses {
+            self.granted[l] += 1;
+        }
+    }
+
+    fn failed(&self) -> u64 {
+        self.status[Status::Failed.as_str()]
+    }
+}
+
+/// Runs the import. `Err` is a run error (exit 2): nothing was written.
+pub fn run(job: ImportJob) -> Result<(Summary, ImportEnd)> {
+    let started = Instant::now();
+    let started_at = now_rfc3339();
+    let run_id = new_run_id();
+    job.destination.check()?;
+    let input = Input::open(&job.input)?;
+    info!(
+        run_id = %run_id,
+        file = %job.input.display(),
+        encoding = input.encoding.name(),
+        delimiter = %(input.delimiter as char).escape_default(),
+        columns = input.width(),
+        dry_run = job.dry_run,
+        "import started"
+    );
+    let hasher = spawn_hasher(job.input.clone());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(job.jobs)
+        .build()
+        .context("cannot start worker threads")?;
+
+    let access = if job.dry_run {
+        Access::Read
+    } else {
+        Access::Write
+    };
+    let mut directory = Directory::open(&job.directory, access, job.lock_timeout)?;
+    if let Some(d) = directory.as_mut() {
+        d.begin(&job.directory, job.lock_timeout)?;
+    }
+    let outcome = import_locked(
+        &job,
+        input,
+        directory.as_ref(),
+        &pool,
+        &run_id,
+        &started_at,
+        started,
+        hasher,
+    );
+    if let (Err(_), Some(d)) = (&outcome, directory.as_ref()) {
+        d.rollback();
+    }
+    outcome
+}
+
+#[allow(clippy::too_many_arguments)]
+fn import_locked(
+    job: &ImportJob,
+    mut input: Input,
+    directory: Option<&Directory>,
+    pool: &rayon::ThreadPool,
+    run_id: &str,
+    started_at: &str,
+    started: Instant,
+    hasher: std::thread::JoinHandle<std::io::Result<String>>,
+) -> Result<(Summary, ImportEnd)> {
+    let tenant = &job.tenant;
+    if let (Some(d), false) = (directory, job.dry_run) {
+        recover_staged_results(d, &job.destination)?;
+    }
+    let (assigned, has_users) = match directory {
+        Some(d) => (d.assigned_seats()?, d.has_users()?),
+        None => Default::default(),
+    };
+    let columns = input.columns.clone();
+    let encoding = input.encoding.name();
+    let rules = Rules {
+        tenant,
+        columns: &columns,
+        allow_global_admin: job.allow_global_admin,
+    };
+    let mut planner = Planner::new(
+        tenant,
+        &columns,
+        job.on_existing,
+        job.on_shortage,
+        SeatPool::new(tenant, &assigned),
+        has_users,
+    );
+    let mut writer = ResultWriter::create(
+        &job.destination,
+        input.delimiter,
+        input.encoding.result_wants_bom(),
+    )?;
+    let staged_path = writer.staged_path().to_path_buf();
+    let file_len = std::fs::metadata(&job.input).map(|m| m.len()).unwrap_or(0);
+    job.progress.set_length(file_len);
+    let mut tally = Tally::new(tenant.licenses.len());
+
+    // The reader thread fills batches; emptied batches come back to be refilled, so the
+    // records' buffers are reused instead of allocated per row.
+    let (batches_tx, batches_rx) = mpsc::sync_channel::<Result<(Vec<RawRow>, u64)>>(2);
+    let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<RawRow>>();
+    std::thread::scope(|scope| -> Result<()> {
+        scope.spawn(move || loop {
+            let mut batch = recycle_rx.try_recv().unwrap_or_default();
+            let mut n = 0;
+            let result = loop {
+                if n == BATCH {
+                    break Ok(true);
+                }
+                if n == batch.len() {
+                    batch.push(RawRow::default());
+                }
+                match input.next_row(&mut batch[n]) {
+                    Ok(true) => n += 1,
+                    Ok(false) => break Ok(false),
+                    Err(e) => break Err(e),
+                }
+            };
+            batch.truncate(n);
+            let position = batch
+                .last()
+                .and_then(|r| r.record.position())
+                .map_or(0, |p| p.byte());
+            match result {
+                Ok(more) => {
+                    if !batch.is_empty() && batches_tx.send(Ok((batch, position))).is_err() {
+                        return;
+                    }
+                    if !more {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = batches_tx.send(Err(e));
+                    return;
+                }
+            }
+        });
+
+        let mut checked = Vec::with_capacity(BATCH);
+        let mut planned: Vec<PlannedRow> = Vec::with_capacity(BATCH);
+        for received in batches_rx {
+            let (batch, position) = received?;
+            pool.install(|| {
+                batch
+                    .into_par_iter()
+                    .with_min_len(256)
+                    .map(|raw| rules.check(raw))
+                    .collect_into_vec(&mut checked)
+            });
+            for row in checked.drain(..) {
+                planned.push(planner.plan(row, directory)?);
+            }
+            if !job.dry_run {
+                let len = tenant.password_length;
+                pool.install(|| {
+                    planned
+                        .par_iter_mut()
+                        .with_min_len(256)
+                        .filter(|p| p.status == Some(Status::Created))
+                        .for_each(|p| {
+                            let given = p.row.cell(&columns, Field::Password);
+                            p.password = Some(if given.is_empty() {
+                                password::generate(len)
+                            } else {
+                                given.to_string()
+                            });
+                        })
+                });
+                if let Some(d) = directory {
+                    for p in &planned {
+                        write_user(d, tenant, &columns, p)?;
+                    }
+                }
+            }
+            for p in &planned {
+                write_result(&mut writer, tenant, &columns, p)?;
+                tally.add(p);
+            }
+            job.progress.set_position(position.min(file_len));
+            debug!(rows = tally.rows, "batch done");
+            let reused: Vec<RawRow> = planned.drain(..).map(|p| p.row.raw).collect();
+            let _ = recycle_tx.send(reused);
+        }
+        Ok(())
+    })?;
+    job.progress.finish_and_clear();
+
+    let input_sha256 = hasher
+        .join()
+        .map_err(|_| anyhow::anyhow!("the input hashing thread failed"))?
+        .with_context(|| format!("cannot read {}", job.input.display()))?;
+    let over_budget = job
+        .max_failed
+        .is_some_and(|m| m.exceeded(tally.failed(), tally.rows));
+    let finished_at = now_rfc3339();
+    let record = RunRecord {
+        run_id: run_id.to_string(),
+        started_at: started_at.to_string(),
+        finished_at: finished_at.clone(),
+        input_name: job.input.display().to_string(),
+        input_sha256: input_sha256.clone(),
+        dry_run: job.dry_run,
+        rows: tally.rows,
+        created: tally.status["created"],
+        updated: tally.status["updated"],
+        unchanged: tally.status["unchanged"],
+        skipped: tally.status["skipped"],
+        failed: tally.failed(),
+        result_file: job.destination.path.display().to_string(),
+        staged_file: staged_path.display().to_string(),
+    };
+
+    let committed;
+    let mut result_file = None;
+    if over_budget {
+        // The staged file holds passwords of users that will never exist: drop it.
+        drop(writer);
+        if let Some(d) = directory {
+            d.rollback();
+        }
+        committed = false;
+        warn!(
+            failed = tally.failed(),
+            rows = tally.rows,
+            "more rows failed than --max-failed allows; nothing was committed"
+        );
+    } else {
+        let staged = writer.finish()?;
+        match (directory, job.dry_run) {
+            (Some(d), false) => {
+                d.record_run(&record)?;
+                d.commit()?;
+                committed = true;
+            }
+            (Some(d), true) => {
+                d.rollback();
+                committed = false;
+            }
+            (None, _) => committed = false,
+        }
+        result_file = Some(staged.publish()?.display().to_string());
+    }
+
+    let seconds = started.elapsed().as_secs_f64();
+    let seats = tenant
+        .licenses
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let before = assigned.get(&l.sku).copied().unwrap_or(0);
+            let after = if committed || job.dry_run {
+                before + tally.granted[i]
+            } else {
+                before
+            };
+            SeatChange {
+                sku: l.sku.clone(),
+                purchased: l.seats,
+                assigned_before: before,
+                assigned_after: after,
+                available_after: l.seats as i64 - after as i64,
+            }
+        })
+        .collect();
+    let end = if over_budget {
+        ImportEnd::OverBudget
+    } else if tally.failed() > 0 {
+        ImportEnd::SomeFailed
+    } else {
+        ImportEnd::Clean
+    };
+    let summary = Summary {
+        run_id: run_id.to_string(),
+        started_at: started_at.to_string(),
+        finished_at,
+        input: job.input.display().to_string(),
+        input_sha256,
+        input_encoding: encoding.to_string(),
+        result_file,
+        dry_run: job.dry_run,
+        committed,
+        rows: tally.rows,
+        status: tally.status,
+        errors: tally.errors,
+        warnings: tally.warnings,
+        seats,
+        seconds,
+        rows_per_second: if seconds > 0.0 {
+            tally.rows as f64 / seconds
+        } else {
+            0.0
+        },
+        exit_code: end.exit_code(),
+    };
+    info!(run_id = %run_id, rows = summary.rows, committed, "import finished");
+    Ok((summary, end))
+}
+
+/// Writes a created or updated user; other rows leave the directory alone.
+fn write_user(d: &Directory, tenant: &Tenant, columns: &Columns, p: &PlannedRow) -> Result<()> {
+    let status = p.status();
+    if status != Status::Created && status != Status::Updated {
+        return Ok(());
+    }
+    let row = &p.row;
+    let mut profile = [""; 16];
+    for (i, &f) in PROFILE_FIELDS.iter().enumerate() {
+        profile[i] = row.cell(columns, f);
+        if let (true, Some(user)) = (profile[i].is_empty(), &p.existing) {
+            profile[i] = &user.profile[i]; // on update, an empty cell keeps the stored value
+        }
+    }
+    let usage_location =
+        if status == Status::Updated && row.cell(columns, Field::UsageLocation).is_empty() {
+            p.existing
+                .as_ref()
+                .and_then(|u| u.usage_location.as_deref())
+                .or(row.usage_location.as_deref())
+        } else {
+            row.usage_location.as_deref()
+        };
+    let write = UserWrite {
+        user_name: &row.user_name,
+        profile,
+        usage_location,
+        block_sign_in: row
+            .block_sign_in
+            .or(p.existing.as_ref().map(|u| u.block_sign_in))
+            .unwrap_or(false),
+        force_password_change: tenant.force_change,
+        licenses: p
+            .new_licenses
+            .iter()
+            .map(|&i| tenant.licenses[i].sku.as_str())
+            .collect(),
+        disabled_apps: row
+            .disabled_apps
+            .iter()
+            .map(|(l, a)| (tenant.licenses[*l].sku.as_str(), a.as_str()))
+            .collect(),
+        roles: row.roles.clone(),
+    };
+    match &p.existing {
+        Some(user) => d.update(user.id, &write),
+        None => d.insert(&write),
+    }
+    .with_context(|| {
+        format!(
+            "cannot write user of line {} to the directory",
+            row.raw.line
+        )
+    })
+}
+
+fn write_result(
+    w: &mut ResultWriter,
+    tenant: &Tenant,
+    columns: &Columns,
+    p: &PlannedRow,
+) -> Result<()> {
+    let line = p.row.raw.line.to_string();
+    let licenses = p
+        .licenses
+        .iter()
+        .map(|&i| tenant.licenses[i].sku.as_str())
+        .collect::<Vec<_>>()
+        .join("+");
+    let warnings = p.warnings.join(" | ");
+    let errors = p
+        .row
+        .errors
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    w.write([
+        &line,
+        &p.row.user_name,
+        p.row.cell(columns, Field::DisplayName),
+        p.status().as_str(),
+        p.password.as_deref().unwrap_or(""),
+        &licenses,
+        &warnings,
+        &errors,
+    ])
+}
+
+/// Finds result files that a committed run staged but never renamed (it was stopped
+/// between commit and rename): renames them into place, or names them.
+fn recover_staged_results(d: &Directory, destination: &Destination) -> Result<()> {
+    for run in d.runs(50)? {
+        let staged = Path::new(&run.staged_file);
+        if run.staged_file.is_empty() || !staged.exists() {
+            continue;
+        }
+        let result = Path::new(&run.result_file);
+        if !result.exists() {
+            std::fs::rename(staged, result).with_context(|| {
+                format!("cannot move left-over result file {}", staged.display())
+            })?;
+            warn!(
+                run_id = %run.run_id,
+                file = %result.display(),
+                "an earlier import was stopped after it committed; its result file (with the passwords of its users) is now in place"
+            );
+        } else {
+            warn!(
+                run_id = %run.run_id,
+                file = %staged.display(),
+                "an earlier import was stopped after it committed; the passwords of its users are in this left-over file"
+            );
+        }
+    }
+    let _ = destination;
+    Ok(())
+}
+
+fn spawn_hasher(path: PathBuf) -> std::thread::JoinHandle<std::io::Result<String>> {
+    std::thread::spawn(move || {
+        let mut f = std::fs::File::open(path)?;
+        let mut h = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+        Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    })
+}
+
+fn new_run_id() -> String {
+    use rand::Rng;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format!("{now:x}-{:08x}", rand::rng().random::<u32>())
+}

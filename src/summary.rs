@@ -1,0 +1,125 @@
+//! The run summary (SPEC §8): counts per status and error code, seats before and after,
+//! timings. Printed on stderr and, with `--summary`, written as JSON. Holds no password.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+/// Seats of one licence before and after the run.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SeatChange {
+    pub sku: String,
+    pub purchased: u64,
+    pub assigned_before: u64,
+    pub assigned_after: u64,
+    pub available_after: i64,
+}
+
+/// Everything a scheduler needs to know about a run. See the README for the schema.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub run_id: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub input: String,
+    pub input_sha256: String,
+    pub input_encoding: String,
+    pub result_file: Option<String>,
+    pub dry_run: bool,
+    pub committed: bool,
+    pub rows: u64,
+    /// created, updated, unchanged, skipped, failed: all five always present.
+    pub status: BTreeMap<String, u64>,
+    /// Number of errors per error code (a row may have several).
+    pub errors: BTreeMap<String, u64>,
+    /// Number of warnings per warning code (e.g. `no_seats`).
+    pub warnings: BTreeMap<String, u64>,
+    pub seats: Vec<SeatChange>,
+    pub seconds: f64,
+    pub rows_per_second: f64,
+    pub exit_code: u8,
+}
+
+impl Summary {
+    pub fn count(&self, status: &str) -> u64 {
+        self.status.get(status).copied().unwrap_or(0)
+    }
+
+    /// The human summary, as printed on stderr.
+    pub fn print(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let mode = if self.dry_run {
+            " (dry run: nothing written)"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "onboard: {} rows read from {}{mode}",
+            self.rows, self.input
+        )?;
+        let counts: Vec<String> = crate::plan::Status::ALL
+            .iter()
+            .map(|s| format!("{} {}", s.as_str(), self.count(s.as_str())))
+            .collect();
+        writeln!(out, "  status: {}", counts.join(", "))?;
+        if !self.errors.is_empty() {
+            let errs: Vec<String> = self
+                .errors
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            writeln!(out, "  errors: {}", errs.join(", "))?;
+        }
+        if !self.warnings.is_empty() {
+            let w: Vec<String> = self
+                .warnings
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            writeln!(out, "  warnings: {}", w.join(", "))?;
+        }
+        for s in &self.seats {
+            writeln!(
+                out,
+                "  seats {}: {} → {} of {} assigned ({} available)",
+                s.sku, s.assigned_before, s.assigned_after, s.purchased, s.available_after
+            )?;
+        }
+        writeln!(
+            out,
+            "  time: {:.2}s, {:.0} rows/s",
+            self.seconds, self.rows_per_second
+        )?;
+        match (&self.result_file, self.committed || self.dry_run) {
+            (Some(f), true) => writeln!(out, "  result file: {f}")?,
+            _ => writeln!(
+                out,
+                "  nothing was committed and no result file was written"
+            )?,
+        }
+        Ok(())
+    }
+
+    /// Writes the JSON summary via a temporary file, so a reader never sees half of it.
+    pub fn write_json(&self, path: &Path) -> Result<()> {
+        let folder = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let mut tmp = tempfile::NamedTempFile::new_in(folder)
+            .with_context(|| format!("cannot write summary {}", path.display()))?;
+        serde_json::to_writer_pretty(&mut tmp, self)?;
+        tmp.write_all(b"\n")?;
+        tmp.persist(path)
+            .with_context(|| format!("cannot write summary {}", path.display()))?;
+        Ok(())
+    }
+}
+
+/// Now as RFC 3339 in UTC, to the second.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
