@@ -272,19 +272,19 @@ impl Directory {
     fn load_grants(&self, user: &mut StoredUser) -> Result<()> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT sku FROM user_licenses WHERE user_id = ?1 ORDER BY rowid")?;
+            .prepare_cached("SELECT sku FROM user_licenses WHERE user_id = ?1 ORDER BY sku")?;
         user.licenses = stmt
             .query_map([user.id], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT sku, app FROM user_disabled_apps WHERE user_id = ?1")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT sku, app FROM user_disabled_apps WHERE user_id = ?1 ORDER BY sku, app",
+        )?;
         user.disabled_apps = stmt
             .query_map([user.id], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT role FROM user_roles WHERE user_id = ?1")?;
+            .prepare_cached("SELECT role FROM user_roles WHERE user_id = ?1 ORDER BY role")?;
         user.roles = stmt
             .query_map([user.id], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;

@@ -2,6 +2,8 @@
 //!
 //! Nothing logs a password: the pipeline never passes one to a log macro.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{GlobalArgs, LogFormat};
@@ -23,6 +25,7 @@ pub fn init(args: &GlobalArgs) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
     let result = match args.log_format {
         LogFormat::Text => builder.try_init(),

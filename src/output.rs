@@ -47,21 +47,39 @@ impl Destination {
         if self.path.exists() && !self.force {
             bail!("result file {shown} already exists; use --force to overwrite it or -o to choose another name");
         }
-        let folder = self.folder();
-        if !folder.is_dir() {
+        if !self.folder().is_dir() {
+            let given = self.path.parent().unwrap_or(Path::new("."));
             bail!(
                 "cannot write result file {shown}: folder {} does not exist",
-                folder.display()
+                given.display()
             );
         }
         Ok(())
     }
 
+    /// The destination's folder, absolute, so recorded paths work from any folder.
     fn folder(&self) -> PathBuf {
-        match self.path.parent() {
+        let folder = match self.path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
+        };
+        std::path::absolute(&folder).unwrap_or(folder)
+    }
+
+    /// Staged files of this destination left in its folder by earlier runs.
+    pub fn staged_files(&self) -> Result<Vec<PathBuf>> {
+        let prefix = self.staged_prefix();
+        let mut found = Vec::new();
+        let Ok(entries) = std::fs::read_dir(self.folder()) else {
+            return Ok(found);
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(&prefix) && name.ends_with(".partial") {
+                found.push(entry.path());
+            }
         }
+        Ok(found)
     }
 
     /// Name prefix of this destination's staged files, so a later run can find them.

@@ -349,7 +349,7 @@ fn import_locked(
         unchanged: tally.status["unchanged"],
         skipped: tally.status["skipped"],
         failed: tally.failed(),
-        result_file: job.destination.path.display().to_string(),
+        result_file: absolute(&job.destination.path),
         staged_file: staged_path.display().to_string(),
     };
 
@@ -529,9 +529,11 @@ fn write_result(
 }
 
 /// Finds result files that a committed run staged but never renamed (it was stopped
-/// between commit and rename): renames them into place, or names them.
+/// between commit and rename): renames them into place, or names them. Also names staged
+/// files of runs that never committed: they hold no password of any user.
 fn recover_staged_results(d: &Directory, destination: &Destination) -> Result<()> {
-    for run in d.runs(50)? {
+    let runs = d.runs(100)?;
+    for run in &runs {
         let staged = Path::new(&run.staged_file);
         if run.staged_file.is_empty() || !staged.exists() {
             continue;
@@ -554,8 +556,22 @@ fn recover_staged_results(d: &Directory, destination: &Destination) -> Result<()
             );
         }
     }
-    let _ = destination;
+    for orphan in destination.staged_files()? {
+        if !runs.iter().any(|r| Path::new(&r.staged_file) == orphan) {
+            warn!(
+                file = %orphan.display(),
+                "left over from an import that was stopped before it committed; it holds no password of any user in the directory and can be deleted"
+            );
+        }
+    }
     Ok(())
+}
+
+fn absolute(path: &Path) -> String {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
 }
 
 fn spawn_hasher(path: PathBuf) -> std::thread::JoinHandle<std::io::Result<String>> {

@@ -67,7 +67,11 @@ fn progress_bar(quiet: bool, mode: ProgressMode) -> ProgressBar {
     if quiet || !show {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr_with_hz(10));
+    // Drawn as a terminal-like target so `--progress always` draws even when stderr is
+    // not a terminal (indicatif's own stderr target hides itself then).
+    let target =
+        ProgressDrawTarget::term_like_with_hz(Box::new(console::Term::buffered_stderr()), 10);
+    let bar = ProgressBar::with_draw_target(Some(0), target);
     bar.set_style(
         ProgressStyle::with_template(
             "{spinner} [{elapsed_precise}] [{wide_bar}] {percent:>3}% {binary_bytes_per_sec} ETA {eta}",

@@ -1,0 +1,134 @@
+//! `onboard seats`, `onboard users` and `onboard template`.
+
+use crate::workdir::{csv, Workdir};
+
+fn stdout(wd: &Workdir, args: &[&str]) -> String {
+    let out = wd.onboard(args).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn seeded() -> Workdir {
+    let wd = Workdir::new();
+    wd.write(
+        "users.csv",
+        &csv(&[
+            "anna@contoso.com,Anna,Smit,Anna Smit,,SPE_E3+EMS,TEAMS1,Helpdesk Administrator,,,E1,",
+            "bob@fabrikam.nl,,,=Bob,DE,SPE_E3,,,,yes,,",
+        ]),
+    );
+    assert_eq!(wd.import("users.csv", "out.csv", &[]), 0);
+    wd
+}
+
+#[test]
+fn seats_as_table_csv_and_json() {
+    let wd = seeded();
+    assert_eq!(
+        stdout(&wd, &["seats"]),
+        "\
+SKU     NAME                               PURCHASED  ASSIGNED  AVAILABLE  usage
+SPE_E3  Microsoft 365 E3                           3         2          1  [#############.......]
+EMS     Enterprise Mobility + Security E3          1         1          0  [####################]
+"
+    );
+    assert_eq!(
+        stdout(&wd, &["seats", "--format", "csv"]),
+        "SKU,Name,Purchased,Assigned,Available\n\
+         SPE_E3,Microsoft 365 E3,3,2,1\n\
+         EMS,Enterprise Mobility + Security E3,1,1,0\n"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&wd, &["seats", "--format", "json"])).unwrap();
+    assert_eq!(json[0]["sku"], "SPE_E3");
+    assert_eq!(json[0]["assigned"], 2);
+    assert_eq!(json[1]["available"], 0);
+}
+
+#[test]
+fn seats_of_a_missing_directory_are_all_available() {
+    let wd = Workdir::new();
+    assert_eq!(
+        stdout(&wd, &["seats", "--format", "csv"]),
+        "SKU,Name,Purchased,Assigned,Available\n\
+         SPE_E3,Microsoft 365 E3,3,0,3\n\
+         EMS,Enterprise Mobility + Security E3,1,0,1\n"
+    );
+    assert!(!wd.exists("onboard.db"));
+}
+
+#[test]
+fn users_lists_the_directory_in_importable_form() {
+    let wd = seeded();
+    let expected = "\
+User Name,Display Name,First Name,Last Name,Job Title,Department,Office Number,Office Phone,Mobile Phone,Fax,Alternate email address,Address,City,State or Province,ZIP or Postal Code,Country or Region,Employee ID,Usage Location,Licenses,Disabled Apps,Roles,Block Sign In\r\n\
+anna@contoso.com,Anna Smit,Anna,Smit,,,,,,,,,,,,,E1,NL,EMS+SPE_E3,TEAMS1,Helpdesk Administrator,No\r\n\
+bob@fabrikam.nl,'=Bob,,,,,,,,,,,,,,,,DE,SPE_E3,,,Yes\r\n";
+    assert_eq!(stdout(&wd, &["users"]), expected);
+    stdout(&wd, &["users", "-o", "users-out.csv"]);
+    assert_eq!(wd.read("users-out.csv"), expected);
+
+    // The listing imports again: with --on-existing update nothing changes.
+    wd.write("again.csv", &expected.replace("'=Bob", "=Bob"));
+    assert_eq!(
+        wd.import("again.csv", "again.out.csv", &["--on-existing", "update"]),
+        0
+    );
+    assert_eq!(wd.column("again.out.csv", 3), ["unchanged", "unchanged"]);
+}
+
+#[test]
+fn templates_have_the_right_headers_and_import_as_empty() {
+    let wd = Workdir::new();
+    let m365 = stdout(&wd, &["template"]);
+    assert_eq!(
+        m365,
+        "User Name,First Name,Last Name,Display Name,Job Title,Department,Office Number,Office Phone,Mobile Phone,Fax,Alternate email address,Address,City,State or Province,ZIP or Postal Code,Country or Region,Usage Location,Licenses,Disabled Apps,Roles,Password,Block Sign In,Employee ID\r\n"
+    );
+    assert_eq!(stdout(&wd, &["template", "m365"]), m365);
+    let entra = stdout(&wd, &["template", "entra"]);
+    let lines: Vec<&str> = entra.lines().collect();
+    assert_eq!(lines[0], "version:v1.0");
+    assert!(lines[1].starts_with(
+        "Name [displayName] Required,User name [userPrincipalName] Required,Initial password [passwordProfile] Required,Block sign in (Yes/No) [accountEnabled] Required,"
+    ));
+    assert!(lines[2].starts_with("Example: Chris Green,chris@contoso.com,"));
+    for (name, text) in [("m.csv", &m365), ("e.csv", &entra)] {
+        wd.write(name, text);
+        assert_eq!(wd.import(name, &format!("{name}.out"), &["--dry-run"]), 0);
+        assert_eq!(wd.column(&format!("{name}.out"), 0).len(), 0);
+    }
+}
+
+#[test]
+fn help_and_version() {
+    let wd = Workdir::new();
+    let out = wd.onboard(&["--version"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("onboard "));
+    let help = stdout(&wd, &["import", "--help"]);
+    for flag in [
+        "--dry-run",
+        "--output",
+        "--force",
+        "--on-existing",
+        "--on-shortage",
+        "--max-failed",
+        "--allow-global-admin",
+        "--jobs",
+        "--progress",
+        "--summary",
+        "--tenant",
+        "--directory",
+        "--quiet",
+        "--verbose",
+        "--log-format",
+    ] {
+        assert!(help.contains(flag), "import --help lacks {flag}");
+    }
+}

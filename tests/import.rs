@@ -1,0 +1,498 @@
+//! `onboard import` end to end: statuses, seats, re-runs, policies, dry run, exit codes.
+
+use std::os::unix::fs::PermissionsExt;
+
+use crate::workdir::{csv, Workdir};
+
+/// Six rows against 3 SPE_E3 seats and 1 EMS seat: seats go in file order, all of a
+/// row's licences or none, and a duplicate fails while the first row goes on.
+const SHORTAGE: &[&str] = &[
+    "anna@contoso.com,Anna,Smit,Anna Smit,,SPE_E3,,,,,E1,",
+    "bob@contoso.com,Bob,,Bob Jansen,DE,SPE_E3+EMS,INTUNE_A,User Administrator,,,E2,",
+    "carl@fabrikam.nl,,,Carl,,EMS,,,,,E3,",
+    "dirk,,,Dirk,,Microsoft 365 E3,,,,,E4,",
+    "eve@contoso.com,,,Eve,,SPE_E3,,,,,E5,",
+    "ANNA@contoso.com,,,Anna 2,,,,,,,E6,",
+];
+
+#[test]
+fn creates_users_and_serves_seats_in_file_order() {
+    let wd = Workdir::new();
+    wd.write("users.csv", &csv(SHORTAGE));
+    assert_eq!(wd.import("users.csv", "out.csv", &[]), 1);
+    assert_eq!(
+        wd.results("out.csv"),
+        "\
+Line,User Name,Display Name,Status,Password,Licenses,Warnings,Errors
+2,anna@contoso.com,Anna Smit,created,<password>,SPE_E3,,
+3,bob@contoso.com,Bob Jansen,created,<password>,SPE_E3+EMS,,
+4,carl@fabrikam.nl,Carl,created,<password>,,no_seats: EMS,
+5,dirk@contoso.com,Dirk,created,<password>,SPE_E3,,
+6,eve@contoso.com,Eve,created,<password>,,no_seats: SPE_E3,
+7,ANNA@contoso.com,Anna 2,failed,,,,duplicate_in_file: User Name ANNA@contoso.com is also on line 2
+"
+    );
+    assert_eq!(wd.user_count(), 5);
+    assert_eq!(
+        wd.assigned(),
+        [("EMS".to_string(), 1), ("SPE_E3".to_string(), 3)]
+    );
+    assert_eq!(
+        wd.query("SELECT u.user_name, r.role FROM user_roles r JOIN users u ON u.id = r.user_id"),
+        [["bob@contoso.com", "User Administrator"]]
+    );
+    assert_eq!(
+        wd.query("SELECT sku, app FROM user_disabled_apps"),
+        [["EMS", "INTUNE_A"]]
+    );
+    assert_eq!(
+        wd.query("SELECT usage_location FROM users WHERE user_key = 'anna@contoso.com'"),
+        [["NL"]],
+        "the tenant's default usage location applies"
+    );
+}
+
+#[test]
+fn on_shortage_fail_fails_the_row_and_reserves_nothing() {
+    let wd = Workdir::new();
+    wd.write("users.csv", &csv(SHORTAGE));
+    assert_eq!(
+        wd.import("users.csv", "out.csv", &["--on-shortage", "fail"]),
+        1
+    );
+    let results = wd.results("out.csv");
+    let lines: Vec<&str> = results.lines().collect();
+    assert_eq!(
+        lines[3],
+        "4,carl@fabrikam.nl,Carl,failed,,,,no_seats: no seats left for EMS"
+    );
+    assert_eq!(
+        lines[5],
+        "6,eve@contoso.com,Eve,failed,,,,no_seats: no seats left for SPE_E3"
+    );
+    assert_eq!(wd.user_count(), 3);
+    assert_eq!(
+        wd.assigned(),
+        [("EMS".to_string(), 1), ("SPE_E3".to_string(), 3)]
+    );
+}
+
+const CLEAN: &[&str] = &[
+    "anna@contoso.com,Anna,Smit,Anna Smit,,SPE_E3,,,,,E1,",
+    "bob@contoso.com,Bob,,Bob Jansen,DE,EMS,,,,,E2,",
+];
+
+#[test]
+fn the_same_file_twice_creates_nobody_twice_and_uses_no_seat_twice() {
+    let wd = Workdir::new();
+    wd.write("users.csv", &csv(CLEAN));
+    assert_eq!(wd.import("users.csv", "first.csv", &[]), 0);
+    let seats = wd.assigned();
+    assert_eq!(wd.import("users.csv", "second.csv", &[]), 0);
+    assert_eq!(
+        wd.results("second.csv"),
+        "\
+Line,User Name,Display Name,Status,Password,Licenses,Warnings,Errors
+2,anna@contoso.com,Anna Smit,skipped,,,,
+3,bob@contoso.com,Bob Jansen,skipped,,,,
+"
+    );
+    assert_eq!(wd.user_count(), 2);
+    assert_eq!(wd.assigned(), seats);
+    assert_eq!(
+        wd.query("SELECT count(*), sum(created), sum(skipped) FROM runs"),
+        [["2", "2", "2"]]
+    );
+}
+
+#[test]
+fn on_existing_update_changes_profiles_and_adds_licences() {
+    let wd = Workdir::new();
+    wd.write(
+        "first.csv",
+        &csv(&[
+            "anna@contoso.com,Anna,Smit,Anna Smit,,,,,,,E1,",
+            "bob@contoso.com,Bob,,Bob Jansen,DE,EMS,,,,,E2,",
+        ]),
+    );
+    assert_eq!(wd.import("first.csv", "first.results.csv", &[]), 0);
+    wd.write(
+        "second.csv",
+        &csv(&[
+            "Anna@Contoso.com,,Smit-de Wit,Anna Smit-de Wit,,SPE_E3,TEAMS1,Helpdesk Administrator,Secret123!x,yes,,",
+            "bob@contoso.com,Bob,,Bob Jansen,DE,EMS,,,,,E2,",
+            "carl@contoso.com,,,Carl,,,,,,,,",
+        ]),
+    );
+    assert_eq!(
+        wd.import(
+            "second.csv",
+            "second.results.csv",
+            &["--on-existing", "update"]
+        ),
+        0
+    );
+    assert_eq!(
+        wd.results("second.results.csv"),
+        "\
+Line,User Name,Display Name,Status,Password,Licenses,Warnings,Errors
+2,Anna@Contoso.com,Anna Smit-de Wit,updated,,SPE_E3,password_ignored: an existing user keeps their password,
+3,bob@contoso.com,Bob Jansen,unchanged,,EMS,,
+4,carl@contoso.com,Carl,created,<password>,,,
+"
+    );
+    assert_eq!(
+        wd.query(
+            "SELECT user_name, first_name, last_name, display_name, block_sign_in, employee_id \
+             FROM users WHERE user_key = 'anna@contoso.com'"
+        ),
+        [[
+            "anna@contoso.com",
+            "Anna",
+            "Smit-de Wit",
+            "Anna Smit-de Wit",
+            "1",
+            "E1"
+        ]],
+        "non-empty cells overwrite, empty cells keep the stored value"
+    );
+    assert_eq!(
+        wd.assigned(),
+        [("EMS".to_string(), 1), ("SPE_E3".to_string(), 1)]
+    );
+    assert_eq!(
+        wd.query("SELECT role FROM user_roles"),
+        [["Helpdesk Administrator"]]
+    );
+}
+
+#[test]
+fn on_existing_update_serves_only_missing_licences_from_the_pool() {
+    let wd = Workdir::new();
+    wd.write("a.csv", &csv(&["bob@contoso.com,,,Bob,,EMS,,,,,,"]));
+    assert_eq!(wd.import("a.csv", "a.out.csv", &[]), 0);
+    // EMS is used up by Bob himself: asking again must not need a second seat.
+    wd.write("b.csv", &csv(&["bob@contoso.com,,,Bob,,EMS+SPE_E3,,,,,,"]));
+    assert_eq!(
+        wd.import("b.csv", "b.out.csv", &["--on-existing", "update"]),
+        0
+    );
+    assert_eq!(
+        wd.results("b.out.csv").lines().nth(1).unwrap(),
+        "2,bob@contoso.com,Bob,updated,,EMS+SPE_E3,,"
+    );
+    assert_eq!(
+        wd.assigned(),
+        [("EMS".to_string(), 1), ("SPE_E3".to_string(), 1)]
+    );
+}
+
+#[test]
+fn dry_run_writes_what_the_real_run_would_and_touches_nothing() {
+    let wd = Workdir::new();
+    wd.write("seed.csv", &csv(&["zed@contoso.com,,,Zed,,SPE_E3,,,,,,"]));
+    assert_eq!(wd.import("seed.csv", "seed.out.csv", &[]), 0);
+    let db_before = wd.read_bytes("onboard.db");
+    wd.write("users.csv", &csv(SHORTAGE));
+
+    assert_eq!(wd.import("users.csv", "dry.csv", &["--dry-run"]), 1);
+    assert_eq!(
+        wd.read_bytes("onboard.db"),
+        db_before,
+        "directory untouched"
+    );
+    assert!(
+        wd.passwords("dry.csv").iter().all(String::is_empty),
+        "a dry run generates no password"
+    );
+    assert_eq!(wd.import("users.csv", "real.csv", &[]), 1);
+    let without_passwords = |name: &str| -> String { wd.results(name).replace("<password>", "") };
+    assert_eq!(without_passwords("dry.csv"), without_passwords("real.csv"));
+    assert!(wd.results("real.csv").contains("no_seats: SPE_E3"));
+}
+
+#[test]
+fn dry_run_on_a_missing_directory_creates_no_file() {
+    let wd = Workdir::new();
+    wd.write("users.csv", &csv(CLEAN));
+    assert_eq!(wd.import("users.csv", "dry.csv", &["--dry-run"]), 0);
+    assert!(!wd.exists("onboard.db"));
+    assert!(wd
+        .results("dry.csv")
+        .contains("2,anna@contoso.com,Anna Smit,created,,SPE_E3,,"));
+}
+
+#[test]
+fn an_existing_result_file_is_kept_without_force() {
+    let wd = Workdir::new();
+    wd.write("users.csv", &csv(CLEAN));
+    wd.write("out.csv", "keep me");
+    let out = wd
+        .onboard(&["import", "users.csv", "-o", "out.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("result file out.csv already exists; use --force"),
+        "{stderr}"
+    );
+    assert_eq!(wd.read("out.csv"), "keep me");
+    assert_eq!(wd.user_count(), 0, "a fatal error writes nothing");
+
+    assert_eq!(wd.import("users.csv", "out.csv", &["--force"]), 0);
+    assert!(wd.read("out.csv").starts_with("Line,User Name"));
+}
+
+#[test]
+fn result_file_is_private_and_lands_next_to_the_input_stem() {
+    let wd = Workdir::new();
+    wd.write("sales team.csv", &csv(CLEAN));
+    let out = wd
+        .onboard(&["import", "sales team.csv", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let mode = std::fs::metadata(wd.path("sales team.results.csv"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let leftovers: Vec<_> = std::fs::read_dir(wd.dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "no staged file is left behind");
+}
+
+#[test]
+fn max_failed_stops_a_broken_export_before_anything_is_committed() {
+    let wd = Workdir::new();
+    wd.write(
+        "users.csv",
+        &csv(&[
+            "anna@contoso.com,,,Anna,,,,,,,,",
+            "bad@example.org,,,Bad,,,,,,,,",
+            "worse@example.org,,,Worse,,,,,,,,",
+            "bob@contoso.com,,,Bob,,,,,,,,",
+        ]),
+    );
+    let out = wd
+        .onboard(&[
+            "import",
+            "users.csv",
+            "-o",
+            "out.csv",
+            "--max-failed",
+            "25%",
+            "--summary",
+            "s.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was committed"));
+    assert_eq!(wd.user_count(), 0);
+    assert!(!wd.exists("out.csv"), "no result file: no user was created");
+    let summary: serde_json::Value = serde_json::from_str(&wd.read("s.json")).unwrap();
+    assert_eq!(summary["exit_code"], 3);
+    assert_eq!(summary["committed"], false);
+    assert_eq!(summary["status"]["failed"], 2);
+
+    assert_eq!(wd.import("users.csv", "out.csv", &["--max-failed", "1"]), 3);
+    assert_eq!(wd.import("users.csv", "out.csv", &["--max-failed", "2"]), 1);
+    assert_eq!(wd.user_count(), 2);
+}
+
+#[test]
+fn summary_json_counts_everything_and_holds_no_password() {
+    let wd = Workdir::new();
+    wd.write("users.csv", &csv(SHORTAGE));
+    let out = wd
+        .onboard(&[
+            "import",
+            "users.csv",
+            "-o",
+            "out.csv",
+            "--summary",
+            "summary.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = wd.read("summary.json");
+    let s: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(s["rows"], 6);
+    assert_eq!(s["status"]["created"], 5);
+    assert_eq!(s["status"]["failed"], 1);
+    assert_eq!(s["status"]["skipped"], 0);
+    assert_eq!(s["errors"]["duplicate_in_file"], 1);
+    assert_eq!(s["warnings"]["no_seats"], 2);
+    assert_eq!(s["seats"][0]["sku"], "SPE_E3");
+    assert_eq!(s["seats"][0]["assigned_before"], 0);
+    assert_eq!(s["seats"][0]["assigned_after"], 3);
+    assert_eq!(s["seats"][1]["available_after"], 0);
+    assert_eq!(s["exit_code"], 1);
+    assert_eq!(s["input_sha256"].as_str().unwrap().len(), 64);
+    for p in wd.passwords("out.csv").iter().filter(|p| !p.is_empty()) {
+        assert!(!text.contains(p.as_str()));
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("6 rows read"), "{stderr}");
+    assert!(
+        stderr.contains("seats SPE_E3: 0 → 3 of 3 assigned"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn passwords_are_generated_or_taken_from_the_row() {
+    let wd = Workdir::new();
+    wd.write(
+        "users.csv",
+        &csv(&[
+            "anna@contoso.com,,,Anna,,,,,Zomer2026!x,,,",
+            "bob@contoso.com,,,Bob,,,,,,,,",
+            "carl@contoso.com,,,Carl,,,,,,,,",
+        ]),
+    );
+    assert_eq!(wd.import("users.csv", "out.csv", &[]), 0);
+    let p = wd.passwords("out.csv");
+    assert_eq!(p[0], "Zomer2026!x");
+    assert_eq!(p[1].len(), 16);
+    assert_ne!(p[1], p[2]);
+    let db = wd.read_bytes("onboard.db");
+    for pw in &p {
+        assert!(
+            !db.windows(pw.len()).any(|w| w == pw.as_bytes()),
+            "the directory holds no password"
+        );
+    }
+}
+
+#[test]
+fn formula_cells_are_defused_in_every_column() {
+    let wd = Workdir::new();
+    wd.write(
+        "users.csv",
+        &csv(&[
+            "=cmd|' /C calc'!A0,,,+SUM(1),,,,,,,,",
+            "anna@contoso.com,,,@Anna,,,,,,,,",
+            "bob@contoso.com,,,-Bob,,@evil,,,,,,",
+        ]),
+    );
+    assert_eq!(wd.import("users.csv", "out.csv", &[]), 1);
+    let text = wd.read("out.csv");
+    assert!(
+        text.contains("'=cmd|' /C calc'!A0@contoso.com,'+SUM(1),failed"),
+        "{text}"
+    );
+    assert!(text.contains("anna@contoso.com,'@Anna,created"), "{text}");
+    assert!(
+        text.contains(",'-Bob,failed,,,,\"unknown_license: `@evil`"),
+        "{text}"
+    );
+    for line in text.lines() {
+        for cell in line.split(',') {
+            assert!(!cell.starts_with(['=', '+', '-', '@']), "{cell}");
+        }
+    }
+}
+
+#[test]
+fn global_administrator_needs_the_flag() {
+    let wd = Workdir::new();
+    wd.write(
+        "users.csv",
+        &csv(&["anna@contoso.com,,,Anna,,,,global administrator,,,,"]),
+    );
+    assert_eq!(wd.import("users.csv", "a.csv", &[]), 1);
+    assert_eq!(
+        wd.results("a.csv").lines().nth(1).unwrap(),
+        "2,anna@contoso.com,Anna,failed,,,,role_not_allowed: Global Administrator is only given with --allow-global-admin"
+    );
+    assert_eq!(
+        wd.import("users.csv", "b.csv", &["--allow-global-admin"]),
+        0
+    );
+    assert_eq!(
+        wd.query("SELECT role FROM user_roles"),
+        [["Global Administrator"]]
+    );
+}
+
+#[test]
+fn fatal_errors_exit_2_and_write_nothing() {
+    let wd = Workdir::new();
+    wd.write("users.csv", &csv(CLEAN));
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["import", "missing.csv", "-o", "o.csv"],
+            "cannot read input file missing.csv",
+        ),
+        (
+            &["import", "users.csv", "-o", "o.csv", "--bogus"],
+            "unexpected argument '--bogus'",
+        ),
+        (
+            &["import", "users.csv", "-o", "o.csv", "--max-failed", "lots"],
+            "not a number of rows",
+        ),
+        (
+            &[
+                "import",
+                "users.csv",
+                "-o",
+                "o.csv",
+                "--on-existing",
+                "merge",
+            ],
+            "invalid value 'merge'",
+        ),
+        (&["import", ".", "-o", "o.csv"], "is a folder"),
+        (
+            &["import", "users.csv", "-o", "nofolder/o.csv"],
+            "folder nofolder does not exist",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = wd.onboard(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(!wd.exists("o.csv"));
+        assert!(!wd.exists("onboard.db"), "{args:?} created the directory");
+    }
+    wd.write(
+        "tenant.toml",
+        "name = \"x\"\ndomains = [\"contoso.com\"]\n[password]\nlength = 300\n",
+    );
+    let out = wd
+        .onboard(&["import", "users.csv", "-o", "o.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("tenant file tenant.toml: line 4: password length 300 is out of range"),
+        "{stderr}"
+    );
+    assert!(!wd.exists("o.csv"));
+}
+
+#[test]
+fn exit_code_0_when_every_row_is_fine_with_warnings() {
+    let wd = Workdir::new();
+    wd.write(
+        "users.csv",
+        &csv(&[
+            "a@contoso.com,,,A,,EMS,,,,,,",
+            "b@contoso.com,,,B,,EMS,,,,,,",
+        ]),
+    );
+    assert_eq!(wd.import("users.csv", "out.csv", &[]), 0);
+    assert!(wd
+        .results("out.csv")
+        .contains("3,b@contoso.com,B,created,<password>,,no_seats: EMS,"));
+}

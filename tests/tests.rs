@@ -1,0 +1,10 @@
+//! One test binary for the whole command line, a module per concern. Every test drives the
+//! real `onboard` binary in a folder of its own (see `workdir`).
+
+mod workdir;
+
+mod commands;
+mod errors;
+mod import;
+mod inputs;
+// mod properties;

@@ -1,0 +1,200 @@
+//! A folder per test with fixture files, a way to run the real binary in it, and readers
+//! for what it wrote.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The tenant most tests use: two domains, a default domain and usage location, and two
+/// small licence pools so shortages are easy to reach.
+pub const TENANT: &str = r#"
+name = "Contoso"
+domains = ["contoso.com", "fabrikam.nl"]
+default_domain = "contoso.com"
+default_usage_location = "NL"
+[password]
+length = 16
+force_change = true
+[[license]]
+sku = "SPE_E3"
+name = "Microsoft 365 E3"
+seats = 3
+apps = ["TEAMS1", "EXCHANGE_S_ENTERPRISE"]
+[[license]]
+sku = "EMS"
+name = "Enterprise Mobility + Security E3"
+seats = 1
+apps = ["INTUNE_A", "AAD_PREMIUM"]
+"#;
+
+pub struct Workdir {
+    dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    /// A new folder holding `tenant.toml` ([`TENANT`]).
+    pub fn new() -> Workdir {
+        let wd = Workdir {
+            dir: tempfile::tempdir().expect("temp dir"),
+        };
+        wd.write("tenant.toml", TENANT);
+        wd
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, text: &str) {
+        self.write_bytes(name, text.as_bytes());
+    }
+
+    pub fn write_bytes(&self, name: &str, bytes: &[u8]) {
+        std::fs::write(self.path(name), bytes).expect("write fixture");
+    }
+
+    pub fn exists(&self, name: &str) -> bool {
+        self.path(name).exists()
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name))
+            .unwrap_or_else(|e| panic!("cannot read {name}: {e}"))
+    }
+
+    pub fn read_bytes(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.path(name)).unwrap_or_else(|e| panic!("cannot read {name}: {e}"))
+    }
+
+    /// `onboard ARGS` in this folder with `--tenant tenant.toml --directory onboard.db`.
+    pub fn onboard(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::cargo_bin("onboard").expect("binary");
+        cmd.current_dir(self.dir.path())
+            .env_remove("RUST_LOG")
+            .args(args)
+            .args(["--tenant", "tenant.toml", "--directory", "onboard.db"]);
+        cmd
+    }
+
+    /// Runs `onboard import INPUT -o OUTPUT ARGS...` and returns the exit code.
+    pub fn import(&self, input: &str, output: &str, args: &[&str]) -> i32 {
+        let mut all = vec!["import", input, "-o", output, "-q"];
+        all.extend_from_slice(args);
+        let out = self.onboard(&all).output().expect("run onboard");
+        out.status.code().expect("exit code")
+    }
+
+    /// The result file with every generated or given password checked against the policy
+    /// of SPEC §7 and replaced by `<password>`, so whole files can be compared.
+    pub fn results(&self, name: &str) -> String {
+        let bytes = self.read_bytes(name);
+        let text = String::from_utf8(bytes).expect("results are UTF-8");
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let delimiter = delimiter_of(text);
+        let mut rdr = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(false)
+            .from_reader(text.as_bytes());
+        let mut out = csv::WriterBuilder::new()
+            .delimiter(delimiter)
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(Vec::new());
+        for (i, rec) in rdr.records().enumerate() {
+            let rec = rec.expect("result record");
+            let mut cells: Vec<String> = rec.iter().map(str::to_string).collect();
+            if i > 0 && !cells[4].is_empty() {
+                let password = cells[4].strip_prefix('\'').unwrap_or(&cells[4]);
+                assert_eq!(cells[3], "created", "only created users get a password");
+                assert!(password.len() >= 8, "password too short in {name}");
+                cells[4] = "<password>".to_string();
+            }
+            out.write_record(&cells).expect("write");
+        }
+        String::from_utf8(out.into_inner().expect("flush")).expect("utf8")
+    }
+
+    /// The passwords of a result file, in row order (empty where none).
+    pub fn passwords(&self, name: &str) -> Vec<String> {
+        self.column(name, 4)
+    }
+
+    /// One column of a result file, without the header.
+    pub fn column(&self, name: &str, col: usize) -> Vec<String> {
+        let text = self.read(name);
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
+        let delimiter = delimiter_of(&text);
+        csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .from_reader(text.as_bytes())
+            .records()
+            .map(|r| r.expect("record")[col].to_string())
+            .collect()
+    }
+
+    /// Runs a query on the directory file and returns the rows as strings.
+    pub fn query(&self, sql: &str) -> Vec<Vec<String>> {
+        let conn = rusqlite::Connection::open(self.path("onboard.db")).expect("open db");
+        let mut stmt = conn.prepare(sql).expect("prepare");
+        let n = stmt.column_count();
+        stmt.query_map([], |r| {
+            (0..n)
+                .map(|i| {
+                    let v: rusqlite::types::Value = r.get(i)?;
+                    Ok(match v {
+                        rusqlite::types::Value::Null => "NULL".to_string(),
+                        rusqlite::types::Value::Integer(i) => i.to_string(),
+                        rusqlite::types::Value::Real(f) => f.to_string(),
+                        rusqlite::types::Value::Text(t) => t,
+                        rusqlite::types::Value::Blob(_) => "<blob>".to_string(),
+                    })
+                })
+                .collect()
+        })
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+    }
+
+    /// Number of users in the directory.
+    pub fn user_count(&self) -> usize {
+        let has_table = self.exists("onboard.db")
+            && self.query("SELECT count(*) FROM sqlite_master WHERE name = 'users'")[0][0] == "1";
+        if !has_table {
+            return 0;
+        }
+        self.query("SELECT count(*) FROM users")[0][0]
+            .parse()
+            .expect("count")
+    }
+
+    /// Assigned seats per SKU, sorted by SKU.
+    pub fn assigned(&self) -> Vec<(String, usize)> {
+        self.query("SELECT sku, count(*) FROM user_licenses GROUP BY sku ORDER BY sku")
+            .into_iter()
+            .map(|r| (r[0].clone(), r[1].parse().expect("n")))
+            .collect()
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// The delimiter of a result file, from the character after `Line`.
+fn delimiter_of(text: &str) -> u8 {
+    text.as_bytes().get(4).copied().unwrap_or(b',')
+}
+
+/// The Microsoft 365 header with the extension columns most tests need.
+pub const HEADER: &str = "User Name,First Name,Last Name,Display Name,Usage Location,Licenses,Disabled Apps,Roles,Password,Block Sign In,Employee ID,Alternate email address";
+
+/// A CSV of [`HEADER`] and `rows` (each a full line), CRLF-terminated as Excel writes.
+pub fn csv(rows: &[&str]) -> String {
+    let mut s = String::from(HEADER);
+    s.push_str("\r\n");
+    for r in rows {
+        s.push_str(r);
+        s.push_str("\r\n");
+    }
+    s
+}
