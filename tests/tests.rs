@@ -7,4 +7,4 @@ mod commands;
 mod errors;
 mod import;
 mod inputs;
-// mod properties;
+mod properties;
