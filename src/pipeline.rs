@@ -151,6 +151,9 @@ pub fn run(job: ImportJob) -> Result<(Summary, ImportEnd)> {
     let started = Instant::now();
     let started_at = now_rfc3339();
     let run_id = new_run_id();
+    // Every log line of the run carries its id (a field of JSON log lines).
+    let span = tracing::info_span!("import", run_id = %run_id);
+    let _entered = span.enter();
     job.destination.check()?;
     let input = Input::open(&job.input)?;
     info!(

@@ -496,3 +496,164 @@ fn exit_code_0_when_every_row_is_fine_with_warnings() {
         .results("out.csv")
         .contains("3,b@contoso.com,B,created,<password>,,no_seats: EMS,"));
 }
+
+#[test]
+fn a_second_import_waits_for_the_lock_then_gives_up_with_exit_2() {
+    let wd = Workdir::new();
+    wd.write("users.csv", &csv(CLEAN));
+    assert_eq!(wd.import("users.csv", "first.csv", &[]), 0);
+    // Another import holds the directory's write lock.
+    let holder = rusqlite::Connection::open(wd.path("onboard.db")).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let started = std::time::Instant::now();
+    let out = wd
+        .onboard(&[
+            "import",
+            "users.csv",
+            "-o",
+            "second.csv",
+            "--lock-timeout",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(900),
+        "it waited"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("directory busy: another import holds onboard.db"),
+        "{stderr}"
+    );
+    assert!(!wd.exists("second.csv"));
+    // A dry run only reads a snapshot: it does not wait.
+    assert_eq!(wd.import("users.csv", "dry.csv", &["--dry-run"]), 0);
+    holder.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(wd.import("users.csv", "second.csv", &[]), 0);
+    assert_eq!(wd.column("second.csv", 3), ["skipped", "skipped"]);
+}
+
+#[test]
+fn concurrent_imports_never_overbook_nor_create_twice() {
+    let wd = Workdir::new();
+    // Overlapping users and more demand than the 3 + 1 seats.
+    let a: Vec<String> = (0..300)
+        .map(|i| format!("user{i}@contoso.com,,,User {i},,SPE_E3+EMS,,,,,,"))
+        .collect();
+    let b: Vec<String> = (150..450)
+        .map(|i| format!("user{i}@contoso.com,,,User {i},,SPE_E3,,,,,,"))
+        .collect();
+    wd.write(
+        "a.csv",
+        &csv(&a.iter().map(String::as_str).collect::<Vec<_>>()),
+    );
+    wd.write(
+        "b.csv",
+        &csv(&b.iter().map(String::as_str).collect::<Vec<_>>()),
+    );
+    let spawn = |input: &str, output: &str| {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("onboard"))
+            .current_dir(wd.dir())
+            .args(["import", input, "-o", output, "-q"])
+            .args(["--tenant", "tenant.toml", "--directory", "onboard.db"])
+            .spawn()
+            .unwrap()
+    };
+    let mut first = spawn("a.csv", "a.out.csv");
+    let mut second = spawn("b.csv", "b.out.csv");
+    assert_eq!(first.wait().unwrap().code(), Some(0));
+    assert_eq!(second.wait().unwrap().code(), Some(0));
+    assert_eq!(wd.user_count(), 450, "every user once");
+    let assigned = wd.assigned();
+    assert_eq!(
+        assigned,
+        [("EMS".to_string(), 1), ("SPE_E3".to_string(), 3)]
+    );
+    let created_a = wd
+        .column("a.out.csv", 3)
+        .iter()
+        .filter(|s| *s == "created")
+        .count();
+    let created_b = wd
+        .column("b.out.csv", 3)
+        .iter()
+        .filter(|s| *s == "created")
+        .count();
+    assert_eq!(
+        created_a + created_b,
+        450,
+        "the overlap was created by one of them only"
+    );
+}
+
+#[test]
+fn the_most_verbose_logs_hold_no_password_and_json_lines_parse() {
+    let wd = Workdir::new();
+    wd.write(
+        "users.csv",
+        &csv(&[
+            "anna@contoso.com,,,Anna,,SPE_E3,,,Zomer2026!x,,,",
+            "bob@contoso.com,,,Bob,,,,,,,,",
+        ]),
+    );
+    let json = wd
+        .onboard(&[
+            "import",
+            "users.csv",
+            "-o",
+            "a.csv",
+            "-vvv",
+            "--log-format",
+            "json",
+            "--summary",
+            "s.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(json.status.code(), Some(0));
+    let text = wd
+        .onboard(&["import", "users.csv", "-o", "b.csv", "-vvv", "--force"])
+        .output()
+        .unwrap();
+    let mut passwords = wd.passwords("a.csv");
+    passwords.extend(wd.passwords("b.csv"));
+    assert_eq!(
+        passwords.iter().filter(|p| !p.is_empty()).count(),
+        2,
+        "the second run skips"
+    );
+    let stderr = String::from_utf8_lossy(&json.stderr);
+    let mut run_ids = std::collections::HashSet::new();
+    for line in stderr.lines().filter(|l| l.starts_with('{')) {
+        let v: serde_json::Value = serde_json::from_str(line).expect("a JSON log line");
+        run_ids.insert(v["span"]["run_id"].as_str().unwrap_or("").to_string());
+    }
+    let summary: serde_json::Value = serde_json::from_str(&wd.read("s.json")).unwrap();
+    assert_eq!(
+        run_ids.into_iter().collect::<Vec<_>>(),
+        [summary["run_id"].as_str().unwrap().to_string()],
+        "every log line carries the run id of the summary"
+    );
+    let db = wd.read_bytes("onboard.db");
+    let everything = [
+        json.stdout,
+        json.stderr,
+        text.stdout,
+        text.stderr,
+        wd.read_bytes("s.json"),
+    ]
+    .concat();
+    for p in passwords.iter().filter(|p| !p.is_empty()) {
+        let needle = p.as_bytes();
+        assert!(
+            !everything.windows(needle.len()).any(|w| w == needle),
+            "password leaked"
+        );
+        assert!(
+            !db.windows(needle.len()).any(|w| w == needle),
+            "password in the directory"
+        );
+    }
+}
