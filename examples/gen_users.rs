@@ -147,7 +147,6 @@ struct Office {
 }
 
 struct Locale {
-    weight: u64,
     domain: &'static str,
     first: &'static [&'static str],
     last: &'static [&'static str],
@@ -159,9 +158,11 @@ struct Locale {
     extra_line: &'static str,
 }
 
+/// How often each of [`LOCALES`] occurs: Dutch, German, French, Nordic.
+const LOCALE_WEIGHTS: [(u64, usize); 4] = [(35, 0), (30, 1), (20, 2), (15, 3)];
+
 const LOCALES: [Locale; 4] = [
     Locale {
-        weight: 35,
         domain: "fabrikam.nl",
         first: &[
             "Zoë",
@@ -308,7 +309,6 @@ const LOCALES: [Locale; 4] = [
         extra_line: "3e verdieping",
     },
     Locale {
-        weight: 30,
         domain: "contoso.de",
         first: &[
             "Jürgen",
@@ -435,7 +435,6 @@ const LOCALES: [Locale; 4] = [
         extra_line: "Hinterhaus, 3. OG",
     },
     Locale {
-        weight: 20,
         domain: "contoso.fr",
         first: &[
             "Françoise",
@@ -554,7 +553,6 @@ const LOCALES: [Locale; 4] = [
         extra_line: "Bâtiment B, 2e étage",
     },
     Locale {
-        weight: 15,
         domain: "contoso.com",
         first: &[
             "Søren", "Åsa", "Bjørn", "Mette", "Lars", "Astrid", "Ingrid", "Mikkel", "Freja",
@@ -866,12 +864,7 @@ impl Gen {
     /// The good version of row `n`.
     fn good(&self, n: u64) -> Row {
         let mut rng = Rng::for_row(self.seed, n, STREAM_ROW);
-        let weights: Vec<(u64, usize)> = LOCALES
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (l.weight, i))
-            .collect();
-        let loc = &LOCALES[*rng.weighted(&weights)];
+        let loc = &LOCALES[*rng.weighted(&LOCALE_WEIGHTS)];
         let office = rng.pick(loc.offices);
         let first = *rng.pick(loc.first);
         let last = *rng.pick(loc.last);
@@ -907,7 +900,7 @@ impl Gen {
         } else {
             String::new()
         };
-        let mobile = if rng.chance(450) {
+        let mobile = if rng.chance(500) {
             rng.digits(office.mobile)
         } else {
             String::new()
@@ -917,7 +910,7 @@ impl Gen {
         } else {
             String::new()
         };
-        let email = if rng.chance(150) {
+        let email = if rng.chance(165) {
             let sep = *rng.pick(&[".", "_", ""]);
             format!(
                 "{}{sep}{}@{}",
@@ -1025,19 +1018,18 @@ impl Gen {
                     Some((l, d)) => (l.to_string(), d.to_string()),
                     None => (c[USER].clone(), DOMAINS[0].to_string()),
                 };
-                let first = c[FIRST].to_lowercase().replace(' ', "");
+                // The name as typed, accents and all, instead of its transliteration.
+                let typed = format!("{}.{}.{n}", c[FIRST], c[LAST])
+                    .to_lowercase()
+                    .replace(' ', "");
                 c[USER] = match rng.below(6) {
                     0 => format!("{}@{domain}", local.replacen('.', "..", 1)),
                     1 => format!(".{local}@{domain}"),
                     2 => format!("{}@{domain}", local.replacen('.', " ", 1)),
-                    // The accented name as typed, not transliterated.
-                    3 => format!("{first}.{local}@{domain}"),
+                    3 if !typed.is_ascii() => format!("{typed}@{domain}"),
                     4 => format!("{local}@{domain}@{domain}"),
                     _ => format!("{local}({domain})"),
                 };
-                if rng.below(6) == 3 && c[USER].is_ascii() {
-                    c[USER] = format!("ø{}", c[USER]);
-                }
             }
             Bad::UnverifiedDomain => {
                 let local = c[USER].split('@').next().unwrap_or_default().to_string();
