@@ -24,18 +24,23 @@ const CODES: [&str; 249] = [
     "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
 ];
 
-/// Whether `code` is an officially assigned ISO 3166-1 alpha-2 code.
-///
-/// Matching is case-insensitive (`"nl"` and `"NL"` both match). Anything that is
-/// not exactly two ASCII letters is rejected; no surrounding whitespace is trimmed.
+/// The code as the list spells it (uppercase), if `code` is an officially assigned
+/// ISO 3166-1 alpha-2 code in any case. No surrounding whitespace is trimmed.
 #[must_use]
-pub fn is_country_code(code: &str) -> bool {
+pub fn canonical(code: &str) -> Option<&'static str> {
     let bytes = code.as_bytes();
     if bytes.len() != 2 || !bytes.iter().all(u8::is_ascii_alphabetic) {
-        return false;
+        return None;
     }
-    let upper = code.to_ascii_uppercase();
-    CODES.binary_search(&upper.as_str()).is_ok()
+    let upper = [bytes[0].to_ascii_uppercase(), bytes[1].to_ascii_uppercase()];
+    let upper = std::str::from_utf8(&upper).ok()?;
+    CODES.binary_search(&upper).ok().map(|i| CODES[i])
+}
+
+/// Whether `code` is an officially assigned ISO 3166-1 alpha-2 code, in any case.
+#[must_use]
+pub fn is_country_code(code: &str) -> bool {
+    canonical(code).is_some()
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use smallvec::SmallVec;
 
 use crate::rules::PROFILE_FIELDS;
 
@@ -18,7 +19,7 @@ const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS users (
     id INTEGER PRIMARY KEY,
     user_name TEXT NOT NULL,
-    user_key TEXT NOT NULL UNIQUE,      -- lower-cased User Name: names are case-insensitive
+    user_key TEXT NOT NULL,             -- lower-cased User Name: names are case-insensitive
     display_name TEXT NOT NULL,
     first_name TEXT, last_name TEXT, job_title TEXT, department TEXT,
     office_number TEXT, office_phone TEXT, mobile_phone TEXT, fax TEXT,
@@ -30,12 +31,18 @@ CREATE TABLE IF NOT EXISTS users (
     created_run INTEGER NOT NULL,
     updated_run INTEGER
 );
+CREATE UNIQUE INDEX IF NOT EXISTS users_by_key ON users(user_key);
 CREATE TABLE IF NOT EXISTS user_licenses (
     user_id INTEGER NOT NULL REFERENCES users(id),
     sku TEXT NOT NULL,
     PRIMARY KEY (user_id, sku)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS user_licenses_by_sku ON user_licenses(sku);
+-- Seats in use per SKU: kept by every import in the same transaction as the licences, so
+-- it always equals the count of user_licenses rows and reading it costs nothing.
+CREATE TABLE IF NOT EXISTS seat_counts (
+    sku TEXT PRIMARY KEY,
+    assigned INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS user_disabled_apps (
     user_id INTEGER NOT NULL REFERENCES users(id),
     sku TEXT NOT NULL,
@@ -65,6 +72,27 @@ CREATE TABLE IF NOT EXISTS runs (
     staged_file TEXT NOT NULL           -- where the result file sat until renamed into place
 );
 "#;
+
+/// The schema this program writes; stored in `PRAGMA user_version`.
+const SCHEMA_VERSION: i64 = 1;
+
+const INSERT_USER: &str = "INSERT INTO users (user_name, user_key, usage_location, \
+    block_sign_in, force_password_change, created_run, display_name, first_name, last_name, \
+    job_title, department, office_number, office_phone, mobile_phone, fax, alternate_email, \
+    address, city, state, postal_code, country, employee_id) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
+    ?19, ?20, ?21, ?22)";
+
+const UPDATE_USER: &str = "UPDATE users SET usage_location = ?2, block_sign_in = ?3, \
+    updated_run = ?4, display_name = ?5, first_name = ?6, last_name = ?7, job_title = ?8, \
+    department = ?9, office_number = ?10, office_phone = ?11, mobile_phone = ?12, fax = ?13, \
+    alternate_email = ?14, address = ?15, city = ?16, state = ?17, postal_code = ?18, \
+    country = ?19, employee_id = ?20 WHERE id = ?1";
+
+const FIND_USER: &str = "SELECT id, user_name, usage_location, block_sign_in, display_name, \
+    first_name, last_name, job_title, department, office_number, office_phone, mobile_phone, \
+    fax, alternate_email, address, city, state, postal_code, country, employee_id \
+    FROM users WHERE user_key = ?1";
 
 /// The database column of each of [`PROFILE_FIELDS`], in the same order.
 const PROFILE_COLUMNS: [&str; 16] = [
@@ -103,13 +131,15 @@ pub struct StoredUser {
 /// What to write for one user: used for both creating and updating.
 pub struct UserWrite<'a> {
     pub user_name: &'a str,
+    /// The lower-cased User Name.
+    pub key: &'a str,
     pub profile: [&'a str; 16],
     pub usage_location: Option<&'a str>,
     pub block_sign_in: bool,
     pub force_password_change: bool,
-    pub licenses: Vec<&'a str>,
-    pub disabled_apps: Vec<(&'a str, &'a str)>,
-    pub roles: Vec<&'a str>,
+    pub licenses: SmallVec<[&'a str; 4]>,
+    pub disabled_apps: SmallVec<[(&'a str, &'a str); 2]>,
+    pub roles: &'a [&'static str],
 }
 
 /// One finished import, as recorded in the `runs` table.
@@ -180,6 +210,9 @@ impl Directory {
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
                 )
                 .map_err(|e| busy_or(e, path, busy_timeout))?;
+        } else if !dir.has_schema()? {
+            // A file that an interrupted first import left without tables: empty.
+            return Ok(None);
         }
         dir.conn
             .execute_batch("PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;")?;
@@ -193,7 +226,20 @@ impl Directory {
             self.conn
                 .execute_batch("BEGIN IMMEDIATE")
                 .map_err(|e| busy_or(e, path, busy_timeout))?;
-            self.conn.execute_batch(SCHEMA)?;
+            let version: i64 = self
+                .conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if version > SCHEMA_VERSION {
+                bail!(
+                    "{} was written by a newer onboard (schema {version}); update onboard",
+                    path.display()
+                );
+            }
+            if version < SCHEMA_VERSION {
+                self.conn.execute_batch(SCHEMA)?;
+                self.conn
+                    .execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+            }
             self.run_row =
                 self.conn
                     .query_row("SELECT coalesce(max(id), 0) + 1 FROM runs", [], |r| {
@@ -201,12 +247,6 @@ impl Directory {
                     })?;
         } else {
             self.conn.execute_batch("BEGIN")?;
-            if !self.has_schema()? {
-                bail!(
-                    "{} is not an onboard directory (no users table)",
-                    path.display()
-                );
-            }
         }
         Ok(())
     }
@@ -224,7 +264,7 @@ impl Directory {
     pub fn assigned_seats(&self) -> Result<HashMap<String, u64>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT sku, count(*) FROM user_licenses GROUP BY sku")?;
+            .prepare("SELECT sku, assigned FROM seat_counts WHERE assigned > 0")?;
         let rows = stmt.query_map([], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
         })?;
@@ -240,10 +280,7 @@ impl Directory {
 
     /// The user whose lower-cased name is `key`, with licences and roles.
     pub fn find(&self, key: &str, full: bool) -> Result<Option<StoredUser>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT id, user_name, usage_location, block_sign_in, {} FROM users WHERE user_key = ?1",
-            PROFILE_COLUMNS.join(", ")
-        ))?;
+        let mut stmt = self.conn.prepare_cached(FIND_USER)?;
         let user = stmt
             .query_row([key], |r| {
                 let mut profile = Vec::with_capacity(PROFILE_COLUMNS.len());
@@ -291,88 +328,93 @@ impl Directory {
         Ok(())
     }
 
+    /// For an import into an empty directory: drops the user-name index, so a million
+    /// inserts do not each update it at a random place; [`Directory::build_indexes`]
+    /// builds it again in one sorted pass before the commit. Duplicates cannot slip in:
+    /// the planner has rejected every name seen twice, and the unique index would refuse
+    /// the commit if one did.
+    pub fn defer_indexes(&self) -> Result<()> {
+        self.conn
+            .execute_batch("DROP INDEX IF EXISTS users_by_key")?;
+        Ok(())
+    }
+
+    /// Rebuilds what [`Directory::defer_indexes`] dropped (a no-op when nothing was).
+    pub fn build_indexes(&self) -> Result<()> {
+        self.conn
+            .execute_batch("CREATE UNIQUE INDEX IF NOT EXISTS users_by_key ON users(user_key)")
+            .context("cannot index the directory's users")
+    }
+
     /// Creates a user inside the import's transaction.
     pub fn insert(&self, u: &UserWrite) -> Result<()> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "INSERT INTO users (user_name, user_key, usage_location, block_sign_in, \
-             force_password_change, created_run, {}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, {})",
-            PROFILE_COLUMNS.join(", "),
-            (7..7 + PROFILE_COLUMNS.len())
-                .map(|i| format!("?{i}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))?;
-        let key = u.user_name.to_lowercase();
-        let mut values: Vec<&dyn rusqlite::ToSql> = vec![
-            &u.user_name,
-            &key,
-            &u.usage_location,
-            &u.block_sign_in,
-            &u.force_password_change,
-            &self.run_row,
-        ];
-        let profile: Vec<Option<&str>> = u
-            .profile
-            .iter()
-            .map(|v| (!v.is_empty()).then_some(*v))
-            .collect();
-        for v in &profile {
-            values.push(v);
+        let mut stmt = self.conn.prepare_cached(INSERT_USER)?;
+        stmt.raw_bind_parameter(1, u.user_name)?;
+        stmt.raw_bind_parameter(2, u.key)?;
+        stmt.raw_bind_parameter(3, u.usage_location)?;
+        stmt.raw_bind_parameter(4, u.block_sign_in)?;
+        stmt.raw_bind_parameter(5, u.force_password_change)?;
+        stmt.raw_bind_parameter(6, self.run_row)?;
+        for (i, v) in u.profile.iter().enumerate() {
+            stmt.raw_bind_parameter(7 + i, (!v.is_empty()).then_some(*v))?;
         }
-        stmt.execute(values.as_slice())?;
+        stmt.raw_execute()?;
         let id = self.conn.last_insert_rowid();
-        self.add_grants(id, &u.licenses, &u.disabled_apps, &u.roles)
+        self.add_grants(id, u)
     }
 
     /// Overwrites the profile of user `id` and adds grants it does not have yet.
     pub fn update(&self, id: i64, u: &UserWrite) -> Result<()> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "UPDATE users SET usage_location = ?2, block_sign_in = ?3, updated_run = ?4, {} WHERE id = ?1",
-            PROFILE_COLUMNS
-                .iter()
-                .enumerate()
-                .map(|(i, c)| format!("{c} = ?{}", i + 5))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))?;
-        let mut values: Vec<&dyn rusqlite::ToSql> =
-            vec![&id, &u.usage_location, &u.block_sign_in, &self.run_row];
-        let profile: Vec<Option<&str>> = u
-            .profile
-            .iter()
-            .map(|v| (!v.is_empty()).then_some(*v))
-            .collect();
-        for v in &profile {
-            values.push(v);
+        let mut stmt = self.conn.prepare_cached(UPDATE_USER)?;
+        stmt.raw_bind_parameter(1, id)?;
+        stmt.raw_bind_parameter(2, u.usage_location)?;
+        stmt.raw_bind_parameter(3, u.block_sign_in)?;
+        stmt.raw_bind_parameter(4, self.run_row)?;
+        for (i, v) in u.profile.iter().enumerate() {
+            stmt.raw_bind_parameter(5 + i, (!v.is_empty()).then_some(*v))?;
         }
-        stmt.execute(values.as_slice())?;
-        self.add_grants(id, &u.licenses, &u.disabled_apps, &u.roles)
+        stmt.raw_execute()?;
+        self.add_grants(id, u)
     }
 
-    fn add_grants(
-        &self,
-        id: i64,
-        licenses: &[&str],
-        disabled_apps: &[(&str, &str)],
-        roles: &[&str],
-    ) -> Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("INSERT OR IGNORE INTO user_licenses (user_id, sku) VALUES (?1, ?2)")?;
-        for sku in licenses {
-            stmt.execute(params![id, sku])?;
-        }
+    /// Adds `granted[i]` seats in use to licence `skus[i]`.
+    pub fn add_seats(&self, skus: &[&str], granted: &[u64]) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(
-            "INSERT OR IGNORE INTO user_disabled_apps (user_id, sku, app) VALUES (?1, ?2, ?3)",
+            "INSERT INTO seat_counts (sku, assigned) VALUES (?1, ?2) \
+             ON CONFLICT (sku) DO UPDATE SET assigned = assigned + excluded.assigned",
         )?;
-        for (sku, app) in disabled_apps {
-            stmt.execute(params![id, sku, app])?;
+        for (sku, &n) in skus.iter().zip(granted) {
+            if n > 0 {
+                stmt.execute(params![sku, n as i64])?;
+            }
         }
-        let mut stmt = self
-            .conn
-            .prepare_cached("INSERT OR IGNORE INTO user_roles (user_id, role) VALUES (?1, ?2)")?;
-        for role in roles {
-            stmt.execute(params![id, role])?;
+        Ok(())
+    }
+
+    fn add_grants(&self, id: i64, u: &UserWrite) -> Result<()> {
+        if !u.licenses.is_empty() {
+            let mut stmt = self
+                .conn
+                .prepare_cached("INSERT INTO user_licenses (user_id, sku) VALUES (?1, ?2)")?;
+            for sku in &u.licenses {
+                stmt.execute(params![id, sku])?;
+            }
+        }
+        if !u.disabled_apps.is_empty() {
+            let mut stmt = self.conn.prepare_cached(
+                "INSERT OR IGNORE INTO user_disabled_apps (user_id, sku, app) VALUES (?1, ?2, ?3)",
+            )?;
+            for (sku, app) in &u.disabled_apps {
+                stmt.execute(params![id, sku, app])?;
+            }
+        }
+        if !u.roles.is_empty() {
+            let mut stmt = self.conn.prepare_cached(
+                "INSERT OR IGNORE INTO user_roles (user_id, role) VALUES (?1, ?2)",
+            )?;
+            for role in u.roles {
+                stmt.execute(params![id, role])?;
+            }
         }
         Ok(())
     }

@@ -99,7 +99,6 @@ pub struct ResultWriter {
     writer: csv::Writer<BufWriter<File>>,
     staged: tempfile::TempPath,
     destination: Destination,
-    record: Vec<String>,
 }
 
 /// A complete result file on disk, not yet in place.
@@ -135,7 +134,6 @@ impl ResultWriter {
             writer,
             staged,
             destination: destination.clone(),
-            record: Vec::with_capacity(RESULT_HEADER.len()),
         })
     }
 
@@ -146,17 +144,19 @@ impl ResultWriter {
 
     /// Writes one result row; cells are defused here.
     pub fn write(&mut self, cells: [&str; 8]) -> Result<()> {
-        self.record.clear();
         for c in cells {
-            self.record.push(defuse(c).into_owned());
+            self.writer
+                .write_field(defuse(c).as_bytes())
+                .context("cannot write the result file")?;
         }
         self.writer
-            .write_record(&self.record)
+            .write_record(None::<&[u8]>)
             .context("cannot write the result file")
     }
 
-    /// Flushes and syncs the staged file: after this its content survives a crash.
-    pub fn finish(self) -> Result<StagedResult> {
+    /// Flushes the staged file and, with `sync`, syncs it: then its content survives a
+    /// crash (a dry run creates nobody, so its file needs no sync).
+    pub fn finish(self, sync: bool) -> Result<StagedResult> {
         let out = self
             .writer
             .into_inner()
@@ -166,7 +166,9 @@ impl ResultWriter {
             .into_inner()
             .map_err(|e| e.into_error())
             .context("cannot write the result file")?;
-        file.sync_all().context("cannot sync the result file")?;
+        if sync {
+            file.sync_all().context("cannot sync the result file")?;
+        }
         Ok(StagedResult {
             staged: self.staged,
             destination: self.destination,

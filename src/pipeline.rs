@@ -23,12 +23,12 @@ use crate::input::{Input, RawRow};
 use crate::output::{Destination, ResultWriter};
 use crate::password;
 use crate::plan::{OnExisting, OnShortage, PlannedRow, Planner, SeatPool, Status};
-use crate::rules::{Rules, PROFILE_FIELDS};
+use crate::rules::{CheckedRow, Rules, PROFILE_FIELDS};
 use crate::summary::{now_rfc3339, SeatChange, Summary};
 use crate::tenant::Tenant;
 
 /// Rows read and checked together.
-const BATCH: usize = 8192;
+const BATCH: usize = 2048;
 
 /// `--max-failed`: how many failed rows a run may have and still commit.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -137,7 +137,7 @@ impl Tally {
             *self.warnings.entry(code.to_string()).or_default() += 1;
         }
         for &l in &p.new_licenses {
-            self.granted[l] += 1;
+            self.granted[l as usize] += 1;
         }
     }
 
@@ -157,7 +157,6 @@ pub fn run(job: ImportJob) -> Result<(Summary, ImportEnd)> {
     job.destination.check()?;
     let input = Input::open(&job.input)?;
     info!(
-        run_id = %run_id,
         file = %job.input.display(),
         encoding = input.encoding.name(),
         delimiter = %(input.delimiter as char).escape_default(),
@@ -166,11 +165,6 @@ pub fn run(job: ImportJob) -> Result<(Summary, ImportEnd)> {
         "import started"
     );
     let hasher = spawn_hasher(job.input.clone());
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(job.jobs)
-        .build()
-        .context("cannot start worker threads")?;
-
     let access = if job.dry_run {
         Access::Read
     } else {
@@ -180,266 +174,380 @@ pub fn run(job: ImportJob) -> Result<(Summary, ImportEnd)> {
     if let Some(d) = directory.as_mut() {
         d.begin(&job.directory, job.lock_timeout)?;
     }
-    let outcome = import_locked(
-        &job,
-        input,
-        directory.as_ref(),
-        &pool,
-        &run_id,
-        &started_at,
+    let run = Run {
+        job: &job,
+        run_id,
+        started_at,
         started,
-        hasher,
-    );
+    };
+    let outcome = run.import(input, directory.as_mut(), hasher);
     if let (Err(_), Some(d)) = (&outcome, directory.as_ref()) {
         d.rollback();
     }
     outcome
 }
 
-#[allow(clippy::too_many_arguments)]
-fn import_locked(
-    job: &ImportJob,
-    mut input: Input,
-    directory: Option<&Directory>,
-    pool: &rayon::ThreadPool,
-    run_id: &str,
-    started_at: &str,
+/// One import run's fixed facts.
+struct Run<'a> {
+    job: &'a ImportJob,
+    run_id: String,
+    started_at: String,
     started: Instant,
-    hasher: std::thread::JoinHandle<std::io::Result<String>>,
-) -> Result<(Summary, ImportEnd)> {
-    let tenant = &job.tenant;
-    if let (Some(d), false) = (directory, job.dry_run) {
-        recover_staged_results(d, &job.destination)?;
-    }
-    let (assigned, has_users) = match directory {
-        Some(d) => (d.assigned_seats()?, d.has_users()?),
-        None => Default::default(),
-    };
-    let columns = input.columns.clone();
-    let encoding = input.encoding.name();
-    let rules = Rules {
-        tenant,
-        columns: &columns,
-        allow_global_admin: job.allow_global_admin,
-    };
-    let mut planner = Planner::new(
-        tenant,
-        &columns,
-        job.on_existing,
-        job.on_shortage,
-        SeatPool::new(tenant, &assigned),
-        has_users,
-    );
-    let mut writer = ResultWriter::create(
-        &job.destination,
-        input.delimiter,
-        input.encoding.result_wants_bom(),
-    )?;
-    let staged_path = writer.staged_path().to_path_buf();
-    let file_len = std::fs::metadata(&job.input).map(|m| m.len()).unwrap_or(0);
-    job.progress.set_length(file_len);
-    let mut tally = Tally::new(tenant.licenses.len());
+}
 
-    // The reader thread fills batches; emptied batches come back to be refilled, so the
-    // records' buffers are reused instead of allocated per row.
-    let (batches_tx, batches_rx) = mpsc::sync_channel::<Result<(Vec<RawRow>, u64)>>(2);
-    let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<RawRow>>();
-    std::thread::scope(|scope| -> Result<()> {
-        scope.spawn(move || loop {
-            let mut batch = recycle_rx.try_recv().unwrap_or_default();
-            let mut n = 0;
-            let result = loop {
-                if n == BATCH {
-                    break Ok(true);
+/// A batch on its way through the stages, or the run error that ends it.
+type Batch<T> = Result<Vec<T>>;
+
+impl Run<'_> {
+    fn import(
+        &self,
+        input: Input,
+        mut directory: Option<&mut Directory>,
+        hasher: std::thread::JoinHandle<std::io::Result<String>>,
+    ) -> Result<(Summary, ImportEnd)> {
+        let job = self.job;
+        let tenant = &job.tenant;
+        if let (Some(d), false) = (directory.as_deref(), job.dry_run) {
+            recover_staged_results(d, &job.destination)?;
+        }
+        let (assigned, has_users) = match directory.as_deref() {
+            Some(d) => (d.assigned_seats()?, d.has_users()?),
+            None => Default::default(),
+        };
+        // Look-ups of existing users go through a connection of their own, so that the
+        // writing connection can work in its own thread. The write lock that the
+        // import holds keeps what this connection sees from changing.
+        let lookup_connection = match (has_users, job.dry_run) {
+            (true, false) => {
+                let mut d = Directory::open(&job.directory, Access::Read, job.lock_timeout)?;
+                if let Some(d) = d.as_mut() {
+                    d.begin(&job.directory, job.lock_timeout)?;
                 }
-                if n == batch.len() {
-                    batch.push(RawRow::default());
-                }
-                match input.next_row(&mut batch[n]) {
-                    Ok(true) => n += 1,
-                    Ok(false) => break Ok(false),
-                    Err(e) => break Err(e),
-                }
+                d
+            }
+            _ => None,
+        };
+        if let (Some(d), false, false) = (directory.as_deref(), has_users, job.dry_run) {
+            d.defer_indexes()?;
+        }
+        let (lookup, writer_directory): (Option<&Directory>, Option<&mut Directory>) =
+            if job.dry_run {
+                (directory.as_deref().filter(|_| has_users), None)
+            } else {
+                (lookup_connection.as_ref(), directory.as_deref_mut())
             };
-            batch.truncate(n);
-            let position = batch
-                .last()
-                .and_then(|r| r.record.position())
-                .map_or(0, |p| p.byte());
-            match result {
-                Ok(more) => {
-                    if !batch.is_empty() && batches_tx.send(Ok((batch, position))).is_err() {
-                        return;
-                    }
-                    if !more {
+
+        let columns = input.columns.clone();
+        let encoding = input.encoding.name();
+        let rules = Rules::new(tenant, &columns, job.allow_global_admin);
+        let file_len = std::fs::metadata(&job.input).map(|m| m.len()).unwrap_or(0);
+        let mut planner = Planner::new(
+            tenant,
+            &columns,
+            job.on_existing,
+            job.on_shortage,
+            SeatPool::new(tenant, &assigned),
+            has_users,
+            // About 150 bytes a row in real exports: room for the duplicate index
+            // up front, so it is not rebuilt while it grows.
+            (file_len / 150).min(50_000_000) as usize,
+        );
+        let mut writer = ResultWriter::create(
+            &job.destination,
+            input.delimiter,
+            input.encoding.result_wants_bom(),
+        )?;
+        let staged_path = writer.staged_path().to_path_buf();
+        job.progress.set_length(file_len);
+        let mut tally = Tally::new(tenant.licenses.len());
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(job.jobs)
+            .build()
+            .context("cannot start worker threads")?;
+
+        let (raw_tx, raw_rx) = mpsc::sync_channel::<Batch<RawRow>>(2);
+        let (checked_tx, checked_rx) = mpsc::sync_channel::<Batch<CheckedRow>>(1);
+        let (db_tx, db_rx) = mpsc::sync_channel::<Vec<PlannedRow>>(2);
+        let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<RawRow>>();
+        std::thread::scope(|scope| -> Result<()> {
+            scope.spawn(move || read_batches(input, raw_tx, recycle_rx));
+            let rules = &rules;
+            let pool = &pool;
+            scope.spawn(move || {
+                for batch in raw_rx {
+                    let checked = batch.map(|batch| {
+                        let mut out = Vec::with_capacity(batch.len());
+                        pool.install(|| {
+                            batch
+                                .into_par_iter()
+                                .with_min_len(128)
+                                .map(|raw| rules.check(raw))
+                                .collect_into_vec(&mut out)
+                        });
+                        out
+                    });
+                    if checked_tx.send(checked).is_err() {
                         return;
                     }
                 }
-                Err(e) => {
-                    let _ = batches_tx.send(Err(e));
+            });
+            let db_recycle = recycle_tx.clone();
+            let columns = &columns;
+            let db_thread = writer_directory.map(|d| {
+                scope.spawn(move || -> Result<()> {
+                    for batch in db_rx {
+                        for p in &batch {
+                            write_user(d, tenant, columns, p)?;
+                        }
+                        let _ =
+                            db_recycle.send(batch.into_iter().map(|p| p.row.into_raw()).collect());
+                    }
+                    Ok(())
+                })
+            });
+
+            let mut sent = Ok(());
+            for checked in checked_rx {
+                let checked = checked?;
+                let position = checked
+                    .last()
+                    .map_or(0, |r| r.record.position().map_or(0, |p| p.byte()));
+                let mut planned = Vec::with_capacity(checked.len());
+                for row in checked {
+                    planned.push(planner.plan(row, lookup)?);
+                }
+                if !job.dry_run {
+                    give_passwords(pool, &mut planned, columns, tenant.password_length);
+                }
+                for p in &planned {
+                    write_result(&mut writer, tenant, columns, p)?;
+                    tally.add(p);
+                }
+                job.progress.set_position(position.min(file_len));
+                debug!(rows = tally.rows, "batch done");
+                if db_thread.is_some() {
+                    if db_tx.send(planned).is_err() {
+                        // The writer stopped on an error; its join below says which.
+                        sent = Err(());
+                        break;
+                    }
+                } else {
+                    let _ =
+                        recycle_tx.send(planned.into_iter().map(|p| p.row.into_raw()).collect());
+                }
+            }
+            drop(db_tx);
+            if let Some(handle) = db_thread {
+                handle
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("the directory writer thread failed"))??;
+            }
+            if sent.is_err() {
+                anyhow::bail!("the directory writer stopped");
+            }
+            Ok(())
+        })?;
+        job.progress.finish_and_clear();
+        let input_sha256 = hasher
+            .join()
+            .map_err(|_| anyhow::anyhow!("the input hashing thread failed"))?
+            .with_context(|| format!("cannot read {}", job.input.display()))?;
+        self.finish(
+            directory.as_deref(),
+            writer,
+            staged_path,
+            tally,
+            &assigned,
+            input_sha256,
+            encoding,
+        )
+    }
+
+    /// Decides between commit and roll-back, puts the result file in place and sums up.
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &self,
+        directory: Option<&Directory>,
+        writer: ResultWriter,
+        staged_path: PathBuf,
+        tally: Tally,
+        assigned: &std::collections::HashMap<String, u64>,
+        input_sha256: String,
+        encoding: &str,
+    ) -> Result<(Summary, ImportEnd)> {
+        let job = self.job;
+        let tenant = &job.tenant;
+        let over_budget = job
+            .max_failed
+            .is_some_and(|m| m.exceeded(tally.failed(), tally.rows));
+        let finished_at = now_rfc3339();
+        let committed;
+        let mut result_file = None;
+        if over_budget {
+            // The staged file holds passwords of users that will never exist: drop it.
+            drop(writer);
+            if let Some(d) = directory {
+                d.rollback();
+            }
+            committed = false;
+            warn!(
+                failed = tally.failed(),
+                rows = tally.rows,
+                "more rows failed than --max-failed allows; nothing was committed"
+            );
+        } else {
+            let staged = writer.finish(!job.dry_run)?;
+            match (directory, job.dry_run) {
+                (Some(d), false) => {
+                    let skus: Vec<&str> = tenant.licenses.iter().map(|l| l.sku.as_str()).collect();
+                    d.build_indexes()?;
+                    d.add_seats(&skus, &tally.granted)?;
+                    d.record_run(&RunRecord {
+                        run_id: self.run_id.clone(),
+                        started_at: self.started_at.clone(),
+                        finished_at: finished_at.clone(),
+                        input_name: job.input.display().to_string(),
+                        input_sha256: input_sha256.clone(),
+                        dry_run: false,
+                        rows: tally.rows,
+                        created: tally.status["created"],
+                        updated: tally.status["updated"],
+                        unchanged: tally.status["unchanged"],
+                        skipped: tally.status["skipped"],
+                        failed: tally.failed(),
+                        result_file: absolute(&job.destination.path),
+                        staged_file: staged_path.display().to_string(),
+                    })?;
+                    d.commit()?;
+                    committed = true;
+                }
+                (Some(d), true) => {
+                    d.rollback();
+                    committed = false;
+                }
+                (None, _) => committed = false,
+            }
+            result_file = Some(staged.publish()?.display().to_string());
+        }
+
+        let seconds = self.started.elapsed().as_secs_f64();
+        let seats = tenant
+            .licenses
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let before = assigned.get(&l.sku).copied().unwrap_or(0);
+                let after = if committed || job.dry_run {
+                    before + tally.granted[i]
+                } else {
+                    before
+                };
+                SeatChange {
+                    sku: l.sku.clone(),
+                    purchased: l.seats,
+                    assigned_before: before,
+                    assigned_after: after,
+                    available_after: l.seats as i64 - after as i64,
+                }
+            })
+            .collect();
+        let end = if over_budget {
+            ImportEnd::OverBudget
+        } else if tally.failed() > 0 {
+            ImportEnd::SomeFailed
+        } else {
+            ImportEnd::Clean
+        };
+        let summary = Summary {
+            run_id: self.run_id.clone(),
+            started_at: self.started_at.clone(),
+            finished_at,
+            input: job.input.display().to_string(),
+            input_sha256,
+            input_encoding: encoding.to_string(),
+            result_file,
+            dry_run: job.dry_run,
+            committed,
+            rows: tally.rows,
+            status: tally.status,
+            errors: tally.errors,
+            warnings: tally.warnings,
+            seats,
+            seconds,
+            rows_per_second: if seconds > 0.0 {
+                tally.rows as f64 / seconds
+            } else {
+                0.0
+            },
+            exit_code: end.exit_code(),
+        };
+        info!(rows = summary.rows, committed, "import finished");
+        Ok((summary, end))
+    }
+}
+
+/// The reader thread: fills batches, refilling the records of batches that come back so
+/// their buffers are reused instead of allocated per row.
+fn read_batches(
+    mut input: Input,
+    out: mpsc::SyncSender<Batch<RawRow>>,
+    recycled: mpsc::Receiver<Vec<RawRow>>,
+) {
+    loop {
+        let mut batch = recycled.try_recv().unwrap_or_default();
+        let mut n = 0;
+        let result = loop {
+            if n == BATCH {
+                break Ok(true);
+            }
+            if n == batch.len() {
+                batch.push(RawRow::default());
+            }
+            match input.next_row(&mut batch[n]) {
+                Ok(true) => n += 1,
+                Ok(false) => break Ok(false),
+                Err(e) => break Err(e),
+            }
+        };
+        batch.truncate(n);
+        match result {
+            Ok(more) => {
+                if !batch.is_empty() && out.send(Ok(batch)).is_err() {
+                    return;
+                }
+                if !more {
                     return;
                 }
             }
-        });
-
-        let mut checked = Vec::with_capacity(BATCH);
-        let mut planned: Vec<PlannedRow> = Vec::with_capacity(BATCH);
-        for received in batches_rx {
-            let (batch, position) = received?;
-            pool.install(|| {
-                batch
-                    .into_par_iter()
-                    .with_min_len(256)
-                    .map(|raw| rules.check(raw))
-                    .collect_into_vec(&mut checked)
-            });
-            for row in checked.drain(..) {
-                planned.push(planner.plan(row, directory)?);
+            Err(e) => {
+                let _ = out.send(Err(e));
+                return;
             }
-            if !job.dry_run {
-                let len = tenant.password_length;
-                pool.install(|| {
-                    planned
-                        .par_iter_mut()
-                        .with_min_len(256)
-                        .filter(|p| p.status == Some(Status::Created))
-                        .for_each(|p| {
-                            let given = p.row.cell(&columns, Field::Password);
-                            p.password = Some(if given.is_empty() {
-                                password::generate(len)
-                            } else {
-                                given.to_string()
-                            });
-                        })
-                });
-                if let Some(d) = directory {
-                    for p in &planned {
-                        write_user(d, tenant, &columns, p)?;
-                    }
-                }
-            }
-            for p in &planned {
-                write_result(&mut writer, tenant, &columns, p)?;
-                tally.add(p);
-            }
-            job.progress.set_position(position.min(file_len));
-            debug!(rows = tally.rows, "batch done");
-            let reused: Vec<RawRow> = planned.drain(..).map(|p| p.row.raw).collect();
-            let _ = recycle_tx.send(reused);
         }
-        Ok(())
-    })?;
-    job.progress.finish_and_clear();
-
-    let input_sha256 = hasher
-        .join()
-        .map_err(|_| anyhow::anyhow!("the input hashing thread failed"))?
-        .with_context(|| format!("cannot read {}", job.input.display()))?;
-    let over_budget = job
-        .max_failed
-        .is_some_and(|m| m.exceeded(tally.failed(), tally.rows));
-    let finished_at = now_rfc3339();
-    let record = RunRecord {
-        run_id: run_id.to_string(),
-        started_at: started_at.to_string(),
-        finished_at: finished_at.clone(),
-        input_name: job.input.display().to_string(),
-        input_sha256: input_sha256.clone(),
-        dry_run: job.dry_run,
-        rows: tally.rows,
-        created: tally.status["created"],
-        updated: tally.status["updated"],
-        unchanged: tally.status["unchanged"],
-        skipped: tally.status["skipped"],
-        failed: tally.failed(),
-        result_file: absolute(&job.destination.path),
-        staged_file: staged_path.display().to_string(),
-    };
-
-    let committed;
-    let mut result_file = None;
-    if over_budget {
-        // The staged file holds passwords of users that will never exist: drop it.
-        drop(writer);
-        if let Some(d) = directory {
-            d.rollback();
-        }
-        committed = false;
-        warn!(
-            failed = tally.failed(),
-            rows = tally.rows,
-            "more rows failed than --max-failed allows; nothing was committed"
-        );
-    } else {
-        let staged = writer.finish()?;
-        match (directory, job.dry_run) {
-            (Some(d), false) => {
-                d.record_run(&record)?;
-                d.commit()?;
-                committed = true;
-            }
-            (Some(d), true) => {
-                d.rollback();
-                committed = false;
-            }
-            (None, _) => committed = false,
-        }
-        result_file = Some(staged.publish()?.display().to_string());
     }
+}
 
-    let seconds = started.elapsed().as_secs_f64();
-    let seats = tenant
-        .licenses
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            let before = assigned.get(&l.sku).copied().unwrap_or(0);
-            let after = if committed || job.dry_run {
-                before + tally.granted[i]
-            } else {
-                before
-            };
-            SeatChange {
-                sku: l.sku.clone(),
-                purchased: l.seats,
-                assigned_before: before,
-                assigned_after: after,
-                available_after: l.seats as i64 - after as i64,
-            }
-        })
-        .collect();
-    let end = if over_budget {
-        ImportEnd::OverBudget
-    } else if tally.failed() > 0 {
-        ImportEnd::SomeFailed
-    } else {
-        ImportEnd::Clean
-    };
-    let summary = Summary {
-        run_id: run_id.to_string(),
-        started_at: started_at.to_string(),
-        finished_at,
-        input: job.input.display().to_string(),
-        input_sha256,
-        input_encoding: encoding.to_string(),
-        result_file,
-        dry_run: job.dry_run,
-        committed,
-        rows: tally.rows,
-        status: tally.status,
-        errors: tally.errors,
-        warnings: tally.warnings,
-        seats,
-        seconds,
-        rows_per_second: if seconds > 0.0 {
-            tally.rows as f64 / seconds
-        } else {
-            0.0
-        },
-        exit_code: end.exit_code(),
-    };
-    info!(run_id = %run_id, rows = summary.rows, committed, "import finished");
-    Ok((summary, end))
+/// Gives every created user its password: the row's own, or a generated one.
+fn give_passwords(
+    pool: &rayon::ThreadPool,
+    planned: &mut [PlannedRow],
+    columns: &Columns,
+    len: usize,
+) {
+    pool.install(|| {
+        planned
+            .par_iter_mut()
+            .with_min_len(256)
+            .filter(|p| p.status == Some(Status::Created))
+            .for_each(|p| {
+                let given = p.row.cell(columns, Field::Password);
+                p.password = Some(if given.is_empty() {
+                    password::generate(len)
+                } else {
+                    given.to_string()
+                });
+            })
+    });
 }
 
 /// Writes a created or updated user; other rows leave the directory alone.
@@ -461,12 +569,13 @@ fn write_user(d: &Directory, tenant: &Tenant, columns: &Columns, p: &PlannedRow)
             p.existing
                 .as_ref()
                 .and_then(|u| u.usage_location.as_deref())
-                .or(row.usage_location.as_deref())
+                .or(row.usage_location)
         } else {
-            row.usage_location.as_deref()
+            row.usage_location
         };
     let write = UserWrite {
         user_name: &row.user_name,
+        key: &row.key,
         profile,
         usage_location,
         block_sign_in: row
@@ -477,25 +586,23 @@ fn write_user(d: &Directory, tenant: &Tenant, columns: &Columns, p: &PlannedRow)
         licenses: p
             .new_licenses
             .iter()
-            .map(|&i| tenant.licenses[i].sku.as_str())
+            .map(|&i| tenant.licenses[i as usize].sku.as_str())
             .collect(),
         disabled_apps: row
             .disabled_apps
             .iter()
-            .map(|(l, a)| (tenant.licenses[*l].sku.as_str(), a.as_str()))
+            .map(|&(l, a)| {
+                let license = &tenant.licenses[l as usize];
+                (license.sku.as_str(), license.apps[a as usize].as_str())
+            })
             .collect(),
-        roles: row.roles.clone(),
+        roles: &row.roles,
     };
     match &p.existing {
         Some(user) => d.update(user.id, &write),
         None => d.insert(&write),
     }
-    .with_context(|| {
-        format!(
-            "cannot write user of line {} to the directory",
-            row.raw.line
-        )
-    })
+    .with_context(|| format!("cannot write user of line {} to the directory", row.line))
 }
 
 fn write_result(
@@ -504,29 +611,30 @@ fn write_result(
     columns: &Columns,
     p: &PlannedRow,
 ) -> Result<()> {
-    let line = p.row.raw.line.to_string();
-    let licenses = p
-        .licenses
-        .iter()
-        .map(|&i| tenant.licenses[i].sku.as_str())
-        .collect::<Vec<_>>()
-        .join("+");
-    let warnings = p.warnings.join(" | ");
-    let errors = p
-        .row
-        .errors
-        .iter()
-        .map(|e| e.to_string())
-        .collect::<Vec<_>>()
-        .join(" | ");
+    let mut line = itoa::Buffer::new();
+    let mut licenses = String::new();
+    for (i, &l) in p.licenses.iter().enumerate() {
+        if i > 0 {
+            licenses.push('+');
+        }
+        licenses.push_str(&tenant.licenses[l as usize].sku);
+    }
+    let errors = match p.row.errors.as_slice() {
+        [] => String::new(),
+        errors => errors
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join(" | "),
+    };
     w.write([
-        &line,
+        line.format(p.row.line),
         &p.row.user_name,
         p.row.cell(columns, Field::DisplayName),
         p.status().as_str(),
         p.password.as_deref().unwrap_or(""),
         &licenses,
-        &warnings,
+        &p.warnings.join(" | "),
         &errors,
     ])
 }

@@ -5,13 +5,14 @@
 //! real run, which is why a dry run reports exactly what the real run would do.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use anyhow::Result;
+use smallvec::SmallVec;
 
 use crate::columns::{Columns, Field};
 use crate::directory::{Directory, StoredUser};
-use crate::rules::{CheckedRow, Code, PROFILE_FIELDS};
+use crate::rules::{CheckedRow, Code, Digest, PROFILE_FIELDS};
 use crate::tenant::Tenant;
 
 /// What happens to a row (the result file's `Status`).
@@ -65,9 +66,9 @@ pub struct PlannedRow {
     pub row: CheckedRow,
     pub status: Option<Status>,
     /// Licences (tenant indices) the user holds from this row after the run.
-    pub licenses: Vec<usize>,
+    pub licenses: SmallVec<[u16; 4]>,
     /// Licences to write: all of them for a new user, the missing ones on update.
-    pub new_licenses: Vec<usize>,
+    pub new_licenses: SmallVec<[u16; 4]>,
     pub warnings: Vec<String>,
     /// The directory's user, for `updated` rows.
     pub existing: Option<StoredUser>,
@@ -99,19 +100,18 @@ impl SeatPool {
     }
 
     /// Takes one seat of each of `wanted`, or none and returns the ones that are short.
-    pub fn reserve(&mut self, wanted: &[usize]) -> Result<(), Vec<usize>> {
-        let short: Vec<usize> = wanted
+    pub fn reserve(&mut self, wanted: &[u16]) -> Result<(), Vec<u16>> {
+        if wanted.iter().all(|&i| self.available[i as usize] >= 1) {
+            for &i in wanted {
+                self.available[i as usize] -= 1;
+            }
+            return Ok(());
+        }
+        Err(wanted
             .iter()
             .copied()
-            .filter(|&i| self.available[i] < 1)
-            .collect();
-        if !short.is_empty() {
-            return Err(short);
-        }
-        for &i in wanted {
-            self.available[i] -= 1;
-        }
-        Ok(())
+            .filter(|&i| self.available[i as usize] < 1)
+            .collect())
     }
 
     pub fn available(&self, license: usize) -> i64 {
@@ -119,38 +119,57 @@ impl SeatPool {
     }
 }
 
-type FixedState = BuildHasherDefault<DefaultHasher>;
+/// Hashes a [`Digest`] by taking its first 64 bits: they are already a good hash.
+#[derive(Default)]
+struct DigestHasher(u64);
 
-/// Names seen so far, kept as 128-bit digests so memory stays small on a million rows.
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ b as u64;
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+#[derive(PartialEq, Eq)]
+struct Key(Digest);
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0.hi);
+    }
+}
+
+/// Keys seen so far, as digests with the line they were first seen on: 16 bytes a row,
+/// so a million-row file needs tens of megabytes, not hundreds.
 #[derive(Default)]
 struct SeenIndex {
-    seen: HashMap<u128, u64, FixedState>,
+    seen: HashMap<Key, u32, BuildHasherDefault<DigestHasher>>,
 }
 
 impl SeenIndex {
+    fn with_capacity(n: usize) -> SeenIndex {
+        SeenIndex {
+            seen: HashMap::with_capacity_and_hasher(n, Default::default()),
+        }
+    }
+
     /// Remembers `key` at `line`; returns the earlier line if it was there.
-    fn claim(&mut self, key: &str, line: u64) -> Option<u64> {
-        let digest = digest(key);
-        match self.seen.entry(digest) {
-            std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+    fn claim(&mut self, key: Digest, line: u64) -> Option<u64> {
+        match self.seen.entry(Key(key)) {
+            std::collections::hash_map::Entry::Occupied(e) => Some(*e.get() as u64),
             std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(line);
+                e.insert(line.min(u32::MAX as u64) as u32);
                 None
             }
         }
     }
-}
-
-/// Two independent 64-bit hashes of the lower-cased key.
-fn digest(key: &str) -> u128 {
-    let mut a = DefaultHasher::new();
-    let mut b = DefaultHasher::new();
-    0xA5u8.hash(&mut b);
-    for c in key.chars().flat_map(char::to_lowercase) {
-        a.write_u32(c as u32);
-        b.write_u32(c as u32);
-    }
-    ((a.finish() as u128) << 64) | b.finish() as u128
 }
 
 /// The in-order stage: one per import.
@@ -174,6 +193,7 @@ impl<'a> Planner<'a> {
         on_shortage: OnShortage,
         seats: SeatPool,
         directory_has_users: bool,
+        expected_rows: usize,
     ) -> Planner<'a> {
         Planner {
             tenant,
@@ -181,8 +201,10 @@ impl<'a> Planner<'a> {
             on_existing,
             on_shortage,
             seats,
-            users: SeenIndex::default(),
-            employee_ids: SeenIndex::default(),
+            users: SeenIndex::with_capacity(expected_rows),
+            employee_ids: SeenIndex::with_capacity(
+                columns.get(Field::EmployeeId).map_or(0, |_| expected_rows),
+            ),
             look_up: directory_has_users,
         }
     }
@@ -201,9 +223,10 @@ impl<'a> Planner<'a> {
             p.status = Some(Status::Failed);
             return Ok(p);
         }
-        let key = p.row.user_name.to_lowercase();
         let existing = match directory {
-            Some(d) if self.look_up => d.find(&key, self.on_existing == OnExisting::Update)?,
+            Some(d) if self.look_up => {
+                d.find(&p.row.key, self.on_existing == OnExisting::Update)?
+            }
             _ => None,
         };
         match existing {
@@ -224,16 +247,16 @@ impl<'a> Planner<'a> {
     }
 
     fn check_duplicates(&mut self, row: &mut CheckedRow) {
-        let line = row.raw.line;
+        let line = row.line;
         if !row.user_name.is_empty() {
-            if let Some(first) = self.users.claim(&row.user_name, line) {
+            if let Some(first) = self.users.claim(row.key_digest, line) {
                 let msg = format!("User Name {} is also on line {first}", row.user_name);
                 row.error(Code::DuplicateInFile, msg);
             }
         }
-        let employee_id = row.cell(self.columns, Field::EmployeeId).to_string();
-        if !employee_id.is_empty() {
-            if let Some(first) = self.employee_ids.claim(&employee_id, line) {
+        if let Some(digest) = row.employee_digest {
+            if let Some(first) = self.employee_ids.claim(digest, line) {
+                let employee_id = row.cell(self.columns, Field::EmployeeId);
                 let msg = format!("Employee ID {employee_id} is also on line {first}");
                 row.error(Code::DuplicateInFile, msg);
             }
@@ -242,13 +265,13 @@ impl<'a> Planner<'a> {
 
     /// Serves `wanted` from the pool; on a shortage applies `--on-shortage`. Returns the
     /// licences granted.
-    fn serve(&mut self, p: &mut PlannedRow, wanted: &[usize]) -> Vec<usize> {
+    fn serve(&mut self, p: &mut PlannedRow, wanted: &[u16]) -> SmallVec<[u16; 4]> {
         match self.seats.reserve(wanted) {
-            Ok(()) => wanted.to_vec(),
+            Ok(()) => SmallVec::from_slice(wanted),
             Err(short) => {
                 let skus: Vec<&str> = short
                     .iter()
-                    .map(|&i| self.tenant.licenses[i].sku.as_str())
+                    .map(|&i| self.tenant.licenses[i as usize].sku.as_str())
                     .collect();
                 match self.on_shortage {
                     OnShortage::Unlicensed => {
@@ -261,7 +284,7 @@ impl<'a> Planner<'a> {
                         p.status = Some(Status::Failed);
                     }
                 }
-                Vec::new()
+                SmallVec::new()
             }
         }
     }
@@ -282,7 +305,7 @@ impl<'a> Planner<'a> {
     }
 
     fn plan_update(&mut self, p: &mut PlannedRow, user: StoredUser) {
-        let held: Vec<usize> = p
+        let held: Vec<u16> = p
             .row
             .licenses
             .iter()
@@ -290,10 +313,10 @@ impl<'a> Planner<'a> {
             .filter(|&i| {
                 user.licenses
                     .iter()
-                    .any(|s| s.eq_ignore_ascii_case(&self.tenant.licenses[i].sku))
+                    .any(|s| s.eq_ignore_ascii_case(&self.tenant.licenses[i as usize].sku))
             })
             .collect();
-        let missing: Vec<usize> = p
+        let missing: Vec<u16> = p
             .row
             .licenses
             .iter()
@@ -311,11 +334,13 @@ impl<'a> Planner<'a> {
             .copied()
             .filter(|i| held.contains(i) || granted.contains(i))
             .collect();
-        p.row.disabled_apps.retain(|(l, app)| {
-            p.licenses.contains(l)
+        let tenant = self.tenant;
+        p.row.disabled_apps.retain(|&mut (l, app)| {
+            let license = &tenant.licenses[l as usize];
+            p.licenses.contains(&l)
                 && !user.disabled_apps.iter().any(|(s, a)| {
-                    s.eq_ignore_ascii_case(&self.tenant.licenses[*l].sku)
-                        && a.eq_ignore_ascii_case(app)
+                    s.eq_ignore_ascii_case(&license.sku)
+                        && a.eq_ignore_ascii_case(&license.apps[app as usize])
                 })
         });
         p.row
@@ -326,7 +351,7 @@ impl<'a> Planner<'a> {
             !v.is_empty() && v != user.profile[i]
         });
         let location_change = !p.row.cell(self.columns, Field::UsageLocation).is_empty()
-            && p.row.usage_location != user.usage_location;
+            && p.row.usage_location != user.usage_location.as_deref();
         let block_change = p.row.block_sign_in.is_some_and(|b| b != user.block_sign_in);
         let changed = profile_changes
             || location_change
@@ -365,10 +390,10 @@ mod tests {
     }
 
     #[test]
-    fn duplicates_are_case_insensitive() {
+    fn seen_keys_remember_their_first_line() {
         let mut seen = SeenIndex::default();
-        assert_eq!(seen.claim("Jan@Contoso.com", 2), None);
-        assert_eq!(seen.claim("jan@contoso.COM", 5), Some(2));
-        assert_eq!(seen.claim("jan2@contoso.com", 6), None);
+        assert_eq!(seen.claim(Digest::of("jan@contoso.com"), 2), None);
+        assert_eq!(seen.claim(Digest::of("jan@contoso.com"), 5), Some(2));
+        assert_eq!(seen.claim(Digest::of("jan2@contoso.com"), 6), None);
     }
 }

@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use smallvec::SmallVec;
 use validator::ValidateEmail;
 
 use crate::columns::{Columns, Field};
@@ -113,28 +114,53 @@ pub const PROFILE_FIELDS: [Field; 16] = [
     Field::EmployeeId,
 ];
 
+/// 96 bits of a hash of a lower-cased key: equal keys, equal digests; different keys
+/// collide with a chance of about 1 in 10^17 for a million rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Digest {
+    pub hi: u64,
+    pub lo: u32,
+}
+
+impl Digest {
+    pub fn of(lowercase_key: &str) -> Digest {
+        use std::hash::Hasher;
+        let mut a = std::hash::DefaultHasher::new();
+        a.write(lowercase_key.as_bytes());
+        let mut b = std::hash::DefaultHasher::new();
+        b.write_u8(0xA5);
+        b.write(lowercase_key.as_bytes());
+        Digest {
+            hi: a.finish(),
+            lo: b.finish() as u32,
+        }
+    }
+}
+
 /// A row after the rules that need nothing but the row itself and the tenant.
 #[derive(Debug, Default)]
 pub struct CheckedRow {
-    pub raw: RawRow,
+    /// The record's first line in the input.
+    pub line: u64,
+    /// The cells, as read.
+    pub record: csv::StringRecord,
     /// The User Name as it will be created (default domain appended), trimmed.
     pub user_name: String,
+    /// The User Name lower-cased: the directory's key.
+    pub key: String,
+    pub key_digest: Digest,
+    /// Digest of the lower-cased Employee ID, when the row has one.
+    pub employee_digest: Option<Digest>,
     /// Usage location, uppercased; the tenant's default when the row has none.
-    pub usage_location: Option<String>,
+    pub usage_location: Option<&'static str>,
     /// Indices into the tenant's licences, without repeats, in the order asked.
-    pub licenses: Vec<usize>,
-    /// (licence index, app name as the tenant spells it).
-    pub disabled_apps: Vec<(usize, String)>,
+    pub licenses: SmallVec<[u16; 4]>,
+    /// (licence index, index into that licence's apps).
+    pub disabled_apps: SmallVec<[(u16, u16); 2]>,
     /// Canonical admin role names.
-    pub roles: Vec<&'static str>,
+    pub roles: SmallVec<[&'static str; 2]>,
     pub block_sign_in: Option<bool>,
     pub errors: Vec<RowError>,
-}
-
-/// Trims a cell the way a spreadsheet user expects (spaces and no-break spaces).
-fn clean(cell: &[u8]) -> &str {
-    // Input bytes are valid UTF-8: the reader checked or transcoded them.
-    std::str::from_utf8(cell).unwrap_or("").trim()
 }
 
 impl CheckedRow {
@@ -142,8 +168,8 @@ impl CheckedRow {
     pub fn cell<'a>(&'a self, columns: &Columns, field: Field) -> &'a str {
         columns
             .get(field)
-            .and_then(|i| self.raw.record.get(i))
-            .map_or("", clean)
+            .and_then(|i| self.record.get(i))
+            .map_or("", str::trim)
     }
 
     pub fn failed(&self) -> bool {
@@ -156,29 +182,55 @@ impl CheckedRow {
             message: message.into(),
         });
     }
+
+    /// Gives the record's buffers back for the reader to refill.
+    pub fn into_raw(self) -> RawRow {
+        RawRow {
+            line: 0,
+            record: self.record.into_byte_record(),
+        }
+    }
 }
 
 /// Everything the per-row rules need, shared read-only by all workers.
 pub struct Rules<'a> {
-    pub tenant: &'a Tenant,
-    pub columns: &'a Columns,
-    pub allow_global_admin: bool,
+    tenant: &'a Tenant,
+    columns: &'a Columns,
+    allow_global_admin: bool,
+    default_usage_location: Option<&'static str>,
 }
 
 /// Characters allowed in a username's local part besides ASCII letters and digits.
 const LOCAL_PART_SYMBOLS: &[u8] = b"'.-_!#^~";
 
-impl Rules<'_> {
+impl<'a> Rules<'a> {
+    pub fn new(tenant: &'a Tenant, columns: &'a Columns, allow_global_admin: bool) -> Rules<'a> {
+        Rules {
+            tenant,
+            columns,
+            allow_global_admin,
+            default_usage_location: tenant
+                .default_usage_location
+                .as_deref()
+                .and_then(countries::canonical),
+        }
+    }
+
     /// Applies every rule of SPEC §4 that needs only this row.
     pub fn check(&self, raw: RawRow) -> CheckedRow {
+        // The reader checked or transcoded the bytes to UTF-8; the lossy path never runs.
+        let record = csv::StringRecord::from_byte_record(raw.record)
+            .unwrap_or_else(|e| csv::StringRecord::from_byte_record_lossy(e.into_byte_record()));
         let mut row = CheckedRow {
-            raw,
+            line: raw.line,
+            record,
             ..CheckedRow::default()
         };
-        let width = row.raw.record.len();
+        let width = row.record.len();
         if width != self.columns.width {
             let (user, _) = self.user_name(row.cell(self.columns, Field::UserName));
             row.user_name = user;
+            row.key = lowercase(&row.user_name);
             row.error(
                 Code::MalformedRow,
                 format!(
@@ -189,6 +241,12 @@ impl Rules<'_> {
             return row;
         }
         self.check_user_name(&mut row);
+        row.key = lowercase(&row.user_name);
+        row.key_digest = Digest::of(&row.key);
+        let employee_id = row.cell(self.columns, Field::EmployeeId);
+        if !employee_id.is_empty() {
+            row.employee_digest = Some(Digest::of(&lowercase(employee_id)));
+        }
         self.check_lengths_and_characters(&mut row);
         if row.cell(self.columns, Field::DisplayName).is_empty() {
             row.error(Code::Required, "Display Name is empty");
@@ -302,21 +360,27 @@ impl Rules<'_> {
     }
 
     fn check_lengths_and_characters(&self, row: &mut CheckedRow) {
-        for (i, cell) in row.raw.record.iter().enumerate() {
+        for (i, cell) in row.record.iter().enumerate() {
             let Some(field) = self.columns.field_at(i) else {
                 continue;
             };
-            let value = clean(cell);
             if field == Field::Password || field == Field::UserName {
                 continue; // their own rules say how long they may be
             }
+            let value = cell.trim();
             let limit = match field {
                 Field::DisplayName => 256,
                 Field::FirstName | Field::LastName => 64,
                 Field::JobTitle => 128,
                 _ => 256,
             };
-            let chars = value.chars().count();
+            // Most cells are printable ASCII: one byte a character, no control character.
+            let printable_ascii = value.bytes().all(|b| (0x20..0x7F).contains(&b));
+            let chars = if printable_ascii {
+                value.len()
+            } else {
+                value.chars().count()
+            };
             if chars > limit {
                 let msg = format!(
                     "{} is {chars} characters; at most {limit} are allowed",
@@ -326,6 +390,9 @@ impl Rules<'_> {
                     code: Code::TooLong,
                     message: msg,
                 });
+            }
+            if printable_ascii {
+                continue;
             }
             if let Some(c) = value.chars().find(|&c| is_hidden_control(c)) {
                 let msg = format!(
@@ -344,9 +411,9 @@ impl Rules<'_> {
     fn check_usage_location(&self, row: &mut CheckedRow) {
         let cell = row.cell(self.columns, Field::UsageLocation);
         if cell.is_empty() {
-            row.usage_location = self.tenant.default_usage_location.clone();
-        } else if countries::is_country_code(cell) {
-            row.usage_location = Some(cell.to_ascii_uppercase());
+            row.usage_location = self.default_usage_location;
+        } else if let Some(code) = countries::canonical(cell) {
+            row.usage_location = Some(code);
         } else {
             let msg = format!(
                 "Usage Location `{}` is not an ISO 3166-1 alpha-2 country code",
@@ -357,11 +424,15 @@ impl Rules<'_> {
     }
 
     fn check_licenses(&self, row: &mut CheckedRow) {
-        let cell = row.cell(self.columns, Field::Licenses).to_string();
+        let cell = row.cell(self.columns, Field::Licenses);
+        if cell.is_empty() && row.cell(self.columns, Field::DisabledApps).is_empty() {
+            return;
+        }
+        let cell = cell.to_string();
         let tenant = self.tenant;
         for item in split_names(&cell, |name| tenant.license_index(name).is_some()) {
             match tenant.license_index(item) {
-                Some(i) if !row.licenses.contains(&i) => row.licenses.push(i),
+                Some(i) if !row.licenses.contains(&(i as u16)) => row.licenses.push(i as u16),
                 Some(_) => {}
                 None => {
                     let known: Vec<&str> = tenant.licenses.iter().map(|l| l.sku.as_str()).collect();
@@ -379,12 +450,12 @@ impl Rules<'_> {
         for app in split_names(&apps, |_| false) {
             let mut found = false;
             for &l in &row.licenses {
-                if let Some(a) = tenant.licenses[l]
+                if let Some(a) = tenant.licenses[l as usize]
                     .apps
                     .iter()
-                    .find(|a| a.eq_ignore_ascii_case(app))
+                    .position(|a| a.eq_ignore_ascii_case(app))
                 {
-                    row.disabled_apps.push((l, a.clone()));
+                    row.disabled_apps.push((l, a as u16));
                     found = true;
                 }
             }
@@ -399,7 +470,11 @@ impl Rules<'_> {
     }
 
     fn check_roles(&self, row: &mut CheckedRow) {
-        let cell = row.cell(self.columns, Field::Roles).to_string();
+        let cell = row.cell(self.columns, Field::Roles);
+        if cell.is_empty() {
+            return;
+        }
+        let cell = cell.to_string();
         for item in split_names(&cell, |name| roles::canonical_role(name).is_some()) {
             match roles::canonical_role(item) {
                 Some(role) if role == roles::GLOBAL_ADMIN && !self.allow_global_admin => {
@@ -430,6 +505,15 @@ impl Rules<'_> {
         if let Err(why) = password::check_policy(given, local) {
             row.error(Code::WeakPassword, format!("the given Password {why}"));
         }
+    }
+}
+
+/// Lower-cases a name: ASCII fast, anything else fully.
+fn lowercase(s: &str) -> String {
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        s.to_lowercase()
     }
 }
 

@@ -167,9 +167,17 @@ impl Workdir {
             .expect("count")
     }
 
-    /// Assigned seats per SKU, sorted by SKU.
+    /// Assigned seats per SKU (counted from the assignments), sorted by SKU.
     pub fn assigned(&self) -> Vec<(String, usize)> {
         self.query("SELECT sku, count(*) FROM user_licenses GROUP BY sku ORDER BY sku")
+            .into_iter()
+            .map(|r| (r[0].clone(), r[1].parse().expect("n")))
+            .collect()
+    }
+
+    /// The directory's own seat counter per SKU (non-zero ones), sorted by SKU.
+    pub fn seat_counts(&self) -> Vec<(String, usize)> {
+        self.query("SELECT sku, assigned FROM seat_counts WHERE assigned > 0 ORDER BY sku")
             .into_iter()
             .map(|r| (r[0].clone(), r[1].parse().expect("n")))
             .collect()
