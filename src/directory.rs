@@ -205,10 +205,9 @@ impl Directory {
             writable: access == Access::Write,
         };
         if access == Access::Write {
-            dir.conn
-                .execute_batch(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-                )
+            let setup =
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
+            retry_busy(busy_timeout, || dir.conn.execute_batch(setup))
                 .map_err(|e| busy_or(e, path, busy_timeout))?;
         } else if !dir.has_schema()? {
             // A file that an interrupted first import left without tables: empty.
@@ -223,8 +222,7 @@ impl Directory {
     /// another import up to the busy timeout), a consistent snapshot for a dry run.
     pub fn begin(&mut self, path: &Path, busy_timeout: Duration) -> Result<()> {
         if self.writable {
-            self.conn
-                .execute_batch("BEGIN IMMEDIATE")
+            retry_busy(busy_timeout, || self.conn.execute_batch("BEGIN IMMEDIATE"))
                 .map_err(|e| busy_or(e, path, busy_timeout))?;
             let version: i64 = self
                 .conn
@@ -517,19 +515,39 @@ impl Directory {
     }
 }
 
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if matches!(
+        f.code,
+        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+    ))
+}
+
+/// Runs `op` again while SQLite says busy, until `timeout`. SQLite's own busy handler
+/// covers most waits, but not all: two imports that create a new directory at the same
+/// moment, or switch it to WAL, get "busy" at once.
+fn retry_busy<T>(
+    timeout: Duration,
+    mut op: impl FnMut() -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        match op() {
+            Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Turns SQLite's "database is locked" into the message an admin needs.
 fn busy_or(e: rusqlite::Error, path: &Path, timeout: Duration) -> anyhow::Error {
-    if let rusqlite::Error::SqliteFailure(f, _) = &e {
-        if matches!(
-            f.code,
-            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-        ) {
-            return anyhow::anyhow!(
-                "directory busy: another import holds {} and did not finish within {}s (--lock-timeout)",
-                path.display(),
-                timeout.as_secs()
-            );
-        }
+    if is_busy(&e) {
+        return anyhow::anyhow!(
+            "directory busy: another import holds {} and did not finish within {}s (--lock-timeout)",
+            path.display(),
+            timeout.as_secs()
+        );
     }
     anyhow::Error::new(e).context(format!("cannot use directory {}", path.display()))
 }

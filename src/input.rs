@@ -67,6 +67,14 @@ const SNIFF_LIMIT: usize = 16 << 20;
 impl Input {
     /// Opens `path`, decides its encoding and delimiter and reads its header.
     pub fn open(path: &Path) -> Result<Input> {
+        Input::open_as(path, false)
+    }
+
+    /// Opens `path`; a file without BOM is read as UTF-8 unless its first megabyte is not
+    /// UTF-8 or `windows_1252` says that a first read found invalid UTF-8 further on.
+    /// The rest of a file assumed to be UTF-8 is checked record by record as it is read
+    /// ([`crate::rules::Rules::saw_invalid_utf8`]), which saves a pass over the file.
+    pub fn open_as(path: &Path, windows_1252: bool) -> Result<Input> {
         let shown = path.display();
         let meta =
             std::fs::metadata(path).with_context(|| format!("cannot read input file {shown}"))?;
@@ -75,7 +83,7 @@ impl Input {
         }
         let mut file =
             File::open(path).with_context(|| format!("cannot read input file {shown}"))?;
-        let mut head = [0u8; 3];
+        let mut head = vec![0u8; 1 << 20];
         let n = read_up_to(&mut file, &mut head)
             .with_context(|| format!("cannot read input file {shown}"))?;
         let head = &head[..n];
@@ -85,7 +93,7 @@ impl Input {
             InputEncoding::Utf16Le
         } else if head.starts_with(&[0xFE, 0xFF]) {
             InputEncoding::Utf16Be
-        } else if is_valid_utf8(path).with_context(|| format!("cannot read input file {shown}"))? {
+        } else if !windows_1252 && starts_as_utf8(head) {
             InputEncoding::Utf8
         } else {
             warn!(
@@ -254,27 +262,11 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-/// Whether the whole file is UTF-8, read in chunks so memory stays flat.
-fn is_valid_utf8(path: &Path) -> io::Result<bool> {
-    let mut f = File::open(path)?;
-    let mut buf = vec![0u8; 1 << 20];
-    let mut carry = 0;
-    loop {
-        let n = f.read(&mut buf[carry..])?;
-        if n == 0 {
-            return Ok(carry == 0);
-        }
-        let filled = carry + n;
-        match std::str::from_utf8(&buf[..filled]) {
-            Ok(_) => carry = 0,
-            Err(e) if e.error_len().is_none() => {
-                // A character cut by the chunk boundary: keep its bytes for the next read.
-                let valid = e.valid_up_to();
-                buf.copy_within(valid..filled, 0);
-                carry = filled - valid;
-            }
-            Err(_) => return Ok(false),
-        }
+/// Whether `head` (the start of a file) is UTF-8, allowing a character cut at its end.
+fn starts_as_utf8(head: &[u8]) -> bool {
+    match std::str::from_utf8(head) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(),
     }
 }
 

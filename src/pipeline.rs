@@ -19,7 +19,7 @@ use tracing::{debug, info, warn};
 
 use crate::columns::{Columns, Field};
 use crate::directory::{Access, Directory, RunRecord, UserWrite};
-use crate::input::{Input, RawRow};
+use crate::input::{Input, InputEncoding, RawRow};
 use crate::output::{Destination, ResultWriter};
 use crate::password;
 use crate::plan::{OnExisting, OnShortage, PlannedRow, Planner, SeatPool, Status};
@@ -180,11 +180,22 @@ pub fn run(job: ImportJob) -> Result<(Summary, ImportEnd)> {
         started_at,
         started,
     };
-    let outcome = run.import(input, directory.as_mut(), hasher);
+    let mut hasher = Some(hasher);
+    let mut outcome = run.import(input, directory.as_mut(), &mut hasher);
+    if let Ok(None) = outcome {
+        // Invalid UTF-8 further on in a file without BOM: nothing was kept of the first
+        // read; read the whole file again as Windows-1252.
+        if let Some(d) = directory.as_mut() {
+            d.rollback();
+            d.begin(&job.directory, job.lock_timeout)?;
+        }
+        let input = Input::open_as(&job.input, true)?;
+        outcome = run.import(input, directory.as_mut(), &mut hasher);
+    }
     if let (Err(_), Some(d)) = (&outcome, directory.as_ref()) {
         d.rollback();
     }
-    outcome
+    outcome?.ok_or_else(|| anyhow::anyhow!("{}: cannot decide the encoding", job.input.display()))
 }
 
 /// One import run's fixed facts.
@@ -199,12 +210,13 @@ struct Run<'a> {
 type Batch<T> = Result<Vec<T>>;
 
 impl Run<'_> {
+    /// One read of the input; `None` when a file assumed to be UTF-8 turned out not to be.
     fn import(
         &self,
         input: Input,
         mut directory: Option<&mut Directory>,
-        hasher: std::thread::JoinHandle<std::io::Result<String>>,
-    ) -> Result<(Summary, ImportEnd)> {
+        hasher: &mut Option<std::thread::JoinHandle<std::io::Result<String>>>,
+    ) -> Result<Option<(Summary, ImportEnd)>> {
         let job = self.job;
         let tenant = &job.tenant;
         if let (Some(d), false) = (directory.as_deref(), job.dry_run) {
@@ -238,6 +250,7 @@ impl Run<'_> {
             };
 
         let columns = input.columns.clone();
+        let input_encoding = input.encoding;
         let encoding = input.encoding.name();
         let rules = Rules::new(tenant, &columns, job.allow_global_admin);
         let file_len = std::fs::metadata(&job.input).map(|m| m.len()).unwrap_or(0);
@@ -262,6 +275,7 @@ impl Run<'_> {
         let mut tally = Tally::new(tenant.licenses.len());
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(job.jobs)
+            .thread_name(|i| format!("onboard-check-{i}"))
             .build()
             .context("cannot start worker threads")?;
 
@@ -270,10 +284,11 @@ impl Run<'_> {
         let (db_tx, db_rx) = mpsc::sync_channel::<Vec<PlannedRow>>(2);
         let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<RawRow>>();
         std::thread::scope(|scope| -> Result<()> {
-            scope.spawn(move || read_batches(input, raw_tx, recycle_rx));
+            named("onboard-read")
+                .spawn_scoped(scope, move || read_batches(input, raw_tx, recycle_rx))?;
             let rules = &rules;
             let pool = &pool;
-            scope.spawn(move || {
+            named("onboard-batch").spawn_scoped(scope, move || {
                 for batch in raw_rx {
                     let checked = batch.map(|batch| {
                         let mut out = Vec::with_capacity(batch.len());
@@ -290,11 +305,11 @@ impl Run<'_> {
                         return;
                     }
                 }
-            });
+            })?;
             let db_recycle = recycle_tx.clone();
             let columns = &columns;
             let db_thread = writer_directory.map(|d| {
-                scope.spawn(move || -> Result<()> {
+                named("onboard-store").spawn_scoped(scope, move || -> Result<()> {
                     for batch in db_rx {
                         for p in &batch {
                             write_user(d, tenant, columns, p)?;
@@ -305,6 +320,7 @@ impl Run<'_> {
                     Ok(())
                 })
             });
+            let db_thread = db_thread.transpose()?;
 
             let mut sent = Ok(());
             for checked in checked_rx {
@@ -348,7 +364,16 @@ impl Run<'_> {
             Ok(())
         })?;
         job.progress.finish_and_clear();
+        debug!(
+            seconds = self.started.elapsed().as_secs_f64(),
+            "all rows written"
+        );
+        if input_encoding == InputEncoding::Utf8 && rules.saw_invalid_utf8() {
+            return Ok(None);
+        }
         let input_sha256 = hasher
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("the input was hashed already"))?
             .join()
             .map_err(|_| anyhow::anyhow!("the input hashing thread failed"))?
             .with_context(|| format!("cannot read {}", job.input.display()))?;
@@ -361,6 +386,7 @@ impl Run<'_> {
             input_sha256,
             encoding,
         )
+        .map(Some)
     }
 
     /// Decides between commit and roll-back, puts the result file in place and sums up.
@@ -400,7 +426,9 @@ impl Run<'_> {
             match (directory, job.dry_run) {
                 (Some(d), false) => {
                     let skus: Vec<&str> = tenant.licenses.iter().map(|l| l.sku.as_str()).collect();
+                    let t = Instant::now();
                     d.build_indexes()?;
+                    debug!(seconds = t.elapsed().as_secs_f64(), "user index built");
                     d.add_seats(&skus, &tally.granted)?;
                     d.record_run(&RunRecord {
                         run_id: self.run_id.clone(),
@@ -418,7 +446,9 @@ impl Run<'_> {
                         result_file: absolute(&job.destination.path),
                         staged_file: staged_path.display().to_string(),
                     })?;
+                    let t = Instant::now();
                     d.commit()?;
+                    debug!(seconds = t.elapsed().as_secs_f64(), "committed");
                     committed = true;
                 }
                 (Some(d), true) => {
@@ -484,6 +514,10 @@ impl Run<'_> {
         info!(rows = summary.rows, committed, "import finished");
         Ok((summary, end))
     }
+}
+
+fn named(name: &str) -> std::thread::Builder {
+    std::thread::Builder::new().name(name.to_string())
 }
 
 /// The reader thread: fills batches, refilling the records of batches that come back so

@@ -71,7 +71,7 @@ pub struct PlannedRow {
     pub new_licenses: SmallVec<[u16; 4]>,
     pub warnings: Vec<String>,
     /// The directory's user, for `updated` rows.
-    pub existing: Option<StoredUser>,
+    pub existing: Option<Box<StoredUser>>,
     /// Filled only for created users in a real run.
     pub password: Option<String>,
 }
@@ -263,44 +263,47 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// Serves `wanted` from the pool; on a shortage applies `--on-shortage`. Returns the
-    /// licences granted.
-    fn serve(&mut self, p: &mut PlannedRow, wanted: &[u16]) -> SmallVec<[u16; 4]> {
-        match self.seats.reserve(wanted) {
-            Ok(()) => SmallVec::from_slice(wanted),
-            Err(short) => {
-                let skus: Vec<&str> = short
-                    .iter()
-                    .map(|&i| self.tenant.licenses[i as usize].sku.as_str())
-                    .collect();
-                match self.on_shortage {
-                    OnShortage::Unlicensed => {
-                        p.warnings
-                            .extend(skus.iter().map(|s| format!("no_seats: {s}")));
-                    }
-                    OnShortage::Fail => {
-                        let msg = format!("no seats left for {}", skus.join(", "));
-                        p.row.error(Code::NoSeats, msg);
-                        p.status = Some(Status::Failed);
-                    }
-                }
-                SmallVec::new()
+    /// Serves `wanted` from the pool, all or nothing; on a shortage applies
+    /// `--on-shortage`. Returns whether the seats were granted.
+    fn serve(&mut self, p: &mut PlannedRow, wanted: &[u16]) -> bool {
+        if wanted.is_empty() {
+            return true;
+        }
+        let Err(short) = self.seats.reserve(wanted) else {
+            return true;
+        };
+        let skus: Vec<&str> = short
+            .iter()
+            .map(|&i| self.tenant.licenses[i as usize].sku.as_str())
+            .collect();
+        match self.on_shortage {
+            OnShortage::Unlicensed => {
+                p.warnings
+                    .extend(skus.iter().map(|s| format!("no_seats: {s}")));
+            }
+            OnShortage::Fail => {
+                let msg = format!("no seats left for {}", skus.join(", "));
+                p.row.error(Code::NoSeats, msg);
+                p.status = Some(Status::Failed);
             }
         }
+        false
     }
 
     fn plan_create(&mut self, p: &mut PlannedRow) {
-        let wanted = p.row.licenses.clone();
+        let wanted = std::mem::take(&mut p.row.licenses);
         let granted = self.serve(p, &wanted);
+        p.row.licenses = wanted;
         if p.status == Some(Status::Failed) {
             return;
         }
-        if granted.is_empty() {
+        if granted {
+            p.licenses = p.row.licenses.clone();
+            p.new_licenses = p.row.licenses.clone();
+        } else {
             // Disabled apps only make sense on licences the user really gets.
             p.row.disabled_apps.clear();
         }
-        p.licenses = granted.clone();
-        p.new_licenses = granted;
         p.status = Some(Status::Created);
     }
 
@@ -323,7 +326,11 @@ impl<'a> Planner<'a> {
             .copied()
             .filter(|i| !held.contains(i))
             .collect();
-        let granted = self.serve(p, &missing);
+        let granted: SmallVec<[u16; 4]> = if self.serve(p, &missing) {
+            SmallVec::from_slice(&missing)
+        } else {
+            SmallVec::new()
+        };
         if p.status == Some(Status::Failed) {
             return;
         }
@@ -369,7 +376,7 @@ impl<'a> Planner<'a> {
         } else {
             Status::Unchanged
         });
-        p.existing = Some(user);
+        p.existing = Some(Box::new(user));
     }
 }
 

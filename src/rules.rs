@@ -5,6 +5,7 @@
 //! Rules that need earlier rows or the directory live in [`crate::plan`].
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use smallvec::SmallVec;
 use validator::ValidateEmail;
@@ -163,13 +164,18 @@ pub struct CheckedRow {
     pub errors: Vec<RowError>,
 }
 
+/// The trimmed cell of `field` in `record`, or "" when the input has no such column.
+fn cell_of<'a>(record: &'a csv::StringRecord, columns: &Columns, field: Field) -> &'a str {
+    columns
+        .get(field)
+        .and_then(|i| record.get(i))
+        .map_or("", str::trim)
+}
+
 impl CheckedRow {
     /// The trimmed cell of `field`, or "" when the input has no such column.
     pub fn cell<'a>(&'a self, columns: &Columns, field: Field) -> &'a str {
-        columns
-            .get(field)
-            .and_then(|i| self.record.get(i))
-            .map_or("", str::trim)
+        cell_of(&self.record, columns, field)
     }
 
     pub fn failed(&self) -> bool {
@@ -194,6 +200,8 @@ impl CheckedRow {
 
 /// Everything the per-row rules need, shared read-only by all workers.
 pub struct Rules<'a> {
+    /// Set when a record was not UTF-8: the input is then read again as Windows-1252.
+    invalid_utf8: AtomicBool,
     tenant: &'a Tenant,
     columns: &'a Columns,
     allow_global_admin: bool,
@@ -206,6 +214,7 @@ const LOCAL_PART_SYMBOLS: &[u8] = b"'.-_!#^~";
 impl<'a> Rules<'a> {
     pub fn new(tenant: &'a Tenant, columns: &'a Columns, allow_global_admin: bool) -> Rules<'a> {
         Rules {
+            invalid_utf8: AtomicBool::new(false),
             tenant,
             columns,
             allow_global_admin,
@@ -216,11 +225,18 @@ impl<'a> Rules<'a> {
         }
     }
 
+    /// Whether a record was not valid UTF-8.
+    pub fn saw_invalid_utf8(&self) -> bool {
+        self.invalid_utf8.load(Ordering::Relaxed)
+    }
+
     /// Applies every rule of SPEC §4 that needs only this row.
     pub fn check(&self, raw: RawRow) -> CheckedRow {
-        // The reader checked or transcoded the bytes to UTF-8; the lossy path never runs.
-        let record = csv::StringRecord::from_byte_record(raw.record)
-            .unwrap_or_else(|e| csv::StringRecord::from_byte_record_lossy(e.into_byte_record()));
+        let record = csv::StringRecord::from_byte_record(raw.record).unwrap_or_else(|e| {
+            // Only a file assumed to be UTF-8 gets here; it is read again as Windows-1252.
+            self.invalid_utf8.store(true, Ordering::Relaxed);
+            csv::StringRecord::from_byte_record_lossy(e.into_byte_record())
+        });
         let mut row = CheckedRow {
             line: raw.line,
             record,
@@ -424,47 +440,55 @@ impl<'a> Rules<'a> {
     }
 
     fn check_licenses(&self, row: &mut CheckedRow) {
-        let cell = row.cell(self.columns, Field::Licenses);
-        if cell.is_empty() && row.cell(self.columns, Field::DisabledApps).is_empty() {
-            return;
-        }
-        let cell = cell.to_string();
+        // Disjoint borrows: the cells stay borrowed while the results are filled in.
+        let CheckedRow {
+            record,
+            licenses,
+            disabled_apps,
+            errors,
+            ..
+        } = row;
+        let cell = cell_of(record, self.columns, Field::Licenses);
+        let apps = cell_of(record, self.columns, Field::DisabledApps);
         let tenant = self.tenant;
-        for item in split_names(&cell, |name| tenant.license_index(name).is_some()) {
+        for item in split_names(cell, |name| tenant.license_index(name).is_some()) {
             match tenant.license_index(item) {
-                Some(i) if !row.licenses.contains(&(i as u16)) => row.licenses.push(i as u16),
+                Some(i) if !licenses.contains(&(i as u16)) => licenses.push(i as u16),
                 Some(_) => {}
                 None => {
                     let known: Vec<&str> = tenant.licenses.iter().map(|l| l.sku.as_str()).collect();
-                    let msg = format!(
-                        "`{}` is not a licence of {} (known: {})",
-                        printable(item),
-                        tenant.name,
-                        known.join(", ")
-                    );
-                    row.error(Code::UnknownLicense, msg);
+                    errors.push(RowError {
+                        code: Code::UnknownLicense,
+                        message: format!(
+                            "`{}` is not a licence of {} (known: {})",
+                            printable(item),
+                            tenant.name,
+                            known.join(", ")
+                        ),
+                    });
                 }
             }
         }
-        let apps = row.cell(self.columns, Field::DisabledApps).to_string();
-        for app in split_names(&apps, |_| false) {
+        for app in split_names(apps, |_| false) {
             let mut found = false;
-            for &l in &row.licenses {
+            for &l in licenses.iter() {
                 if let Some(a) = tenant.licenses[l as usize]
                     .apps
                     .iter()
                     .position(|a| a.eq_ignore_ascii_case(app))
                 {
-                    row.disabled_apps.push((l, a as u16));
+                    disabled_apps.push((l, a as u16));
                     found = true;
                 }
             }
             if !found {
-                let msg = format!(
-                    "Disabled App `{}` is not an app of the row's licences",
-                    printable(app)
-                );
-                row.error(Code::UnknownApp, msg);
+                errors.push(RowError {
+                    code: Code::UnknownApp,
+                    message: format!(
+                        "Disabled App `{}` is not an app of the row's licences",
+                        printable(app)
+                    ),
+                });
             }
         }
     }
@@ -519,12 +543,15 @@ fn lowercase(s: &str) -> String {
 
 /// Splits a cell of names joined by `+` or `;`. A name that itself contains `+` (such as
 /// "Enterprise Mobility + Security E3") is kept whole when `known` recognises it.
-fn split_names(cell: &str, known: impl Fn(&str) -> bool) -> Vec<&str> {
-    let mut out = Vec::new();
+fn split_names(cell: &str, known: impl Fn(&str) -> bool) -> SmallVec<[&str; 4]> {
+    let mut out = SmallVec::new();
+    if cell.is_empty() {
+        return out;
+    }
     for part in cell.split(';') {
-        let pieces: Vec<(usize, usize)> = {
+        let pieces: SmallVec<[(usize, usize); 4]> = {
             let base = part.as_ptr() as usize - cell.as_ptr() as usize;
-            let mut v = Vec::new();
+            let mut v = SmallVec::new();
             let mut start = 0;
             for (i, c) in part.char_indices() {
                 if c == '+' {
@@ -607,10 +634,10 @@ mod tests {
     fn splits_on_plus_and_semicolon_but_keeps_known_names_whole() {
         let known = |s: &str| s == "Enterprise Mobility + Security E3";
         assert_eq!(
-            split_names("SPE_E3+Enterprise Mobility + Security E3; TEAMS ", known),
+            split_names("SPE_E3+Enterprise Mobility + Security E3; TEAMS ", known).as_slice(),
             ["SPE_E3", "Enterprise Mobility + Security E3", "TEAMS"]
         );
-        assert_eq!(split_names("a + b", |_| false), ["a", "b"]);
+        assert_eq!(split_names("a + b", |_| false).as_slice(), ["a", "b"]);
         assert!(split_names(" ", |_| false).is_empty());
     }
 
