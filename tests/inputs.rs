@@ -212,3 +212,28 @@ fn bad_headers_are_fatal_and_name_file_line_and_column() {
         "onboard: error: in.csv: the file is empty (no header line)"
     );
 }
+
+#[test]
+fn invalid_utf8_after_the_first_megabyte_reads_the_whole_file_as_windows_1252() {
+    let wd = Workdir::new();
+    let mut bytes = b"User Name,Display Name,City\r\n".to_vec();
+    let mut n = 0;
+    while bytes.len() < (1 << 20) + 1000 {
+        n += 1;
+        bytes.extend_from_slice(format!("u{n}@contoso.com,User {n},Den Haag\r\n").as_bytes());
+    }
+    // "Zoë" as Windows-1252: one byte 0xEB, not UTF-8.
+    bytes.extend_from_slice(b"zoe@contoso.com,Zo\xEB,Delft\r\n");
+    wd.write_bytes("in.csv", &bytes);
+    let out = wd
+        .onboard(&["import", "in.csv", "-o", "out.csv", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("input is not valid UTF-8 and has no BOM; reading it as Windows-1252"));
+    let names = wd.column("out.csv", 2);
+    assert_eq!(names.len(), n + 1, "every row once, none from the first read");
+    assert_eq!(names.last().unwrap(), "Zoë");
+    assert!(wd.read_bytes("out.csv").starts_with(b"\xEF\xBB\xBF"), "BOM: input was not UTF-8");
+}
