@@ -214,7 +214,7 @@ impl Directory {
             return Ok(None);
         }
         dir.conn
-            .execute_batch("PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;")?;
+            .execute_batch("PRAGMA cache_size = -8192;")?;
         Ok(Some(dir))
     }
 
