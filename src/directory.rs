@@ -213,8 +213,7 @@ impl Directory {
             // A file that an interrupted first import left without tables: empty.
             return Ok(None);
         }
-        dir.conn
-            .execute_batch("PRAGMA cache_size = -8192;")?;
+        dir.conn.execute_batch("PRAGMA cache_size = -8192;")?;
         Ok(Some(dir))
     }
 

@@ -423,6 +423,7 @@ impl Run<'_> {
             );
         } else {
             let staged = writer.finish(!job.dry_run)?;
+            pause_point("staged");
             match (directory, job.dry_run) {
                 (Some(d), false) => {
                     let skus: Vec<&str> = tenant.licenses.iter().map(|l| l.sku.as_str()).collect();
@@ -449,6 +450,7 @@ impl Run<'_> {
                     let t = Instant::now();
                     d.commit()?;
                     debug!(seconds = t.elapsed().as_secs_f64(), "committed");
+                    pause_point("committed");
                     committed = true;
                 }
                 (Some(d), true) => {
@@ -513,6 +515,16 @@ impl Run<'_> {
         };
         info!(rows = summary.rows, committed, "import finished");
         Ok((summary, end))
+    }
+}
+
+/// A crash-test hook: with `ONBOARD_PAUSE_AT=<point>` in the environment, the run stops
+/// at that point (`staged`: result file complete, not committed; `committed`: committed,
+/// result file not renamed) so a test can kill it there. Does nothing otherwise.
+fn pause_point(point: &str) {
+    if std::env::var_os("ONBOARD_PAUSE_AT").is_some_and(|p| p == point) {
+        eprintln!("onboard: paused at {point}");
+        std::thread::sleep(Duration::from_secs(600));
     }
 }
 

@@ -233,7 +233,14 @@ fn invalid_utf8_after_the_first_megabyte_reads_the_whole_file_as_windows_1252() 
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("input is not valid UTF-8 and has no BOM; reading it as Windows-1252"));
     let names = wd.column("out.csv", 2);
-    assert_eq!(names.len(), n + 1, "every row once, none from the first read");
+    assert_eq!(
+        names.len(),
+        n + 1,
+        "every row once, none from the first read"
+    );
     assert_eq!(names.last().unwrap(), "Zoë");
-    assert!(wd.read_bytes("out.csv").starts_with(b"\xEF\xBB\xBF"), "BOM: input was not UTF-8");
+    assert!(
+        wd.read_bytes("out.csv").starts_with(b"\xEF\xBB\xBF"),
+        "BOM: input was not UTF-8"
+    );
 }

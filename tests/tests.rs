@@ -4,6 +4,7 @@
 mod workdir;
 
 mod commands;
+mod crash;
 mod errors;
 mod import;
 mod inputs;
