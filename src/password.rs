@@ -117,4 +117,56 @@ mod tests {
             }
         }
     }
+
+    /// One million characters through the real generator: every character of the alphabet
+    /// must come up as often as chance allows (chi-square, 86 degrees of freedom). Long
+    /// passwords make the redraw for missing classes practically never happen, so every
+    /// position but the first (which avoids `= + - @`) is a uniform draw.
+    #[test]
+    fn a_million_characters_are_uniform() {
+        let mut rng = StdRng::seed_from_u64(2026);
+        let mut counts = [0u64; 256];
+        let mut total = 0u64;
+        let mut first = [0u64; 256];
+        while total < 1_000_000 {
+            let p = generate_with(&mut rng, 256);
+            let bytes = p.as_bytes();
+            first[bytes[0] as usize] += 1;
+            for &b in &bytes[1..] {
+                counts[b as usize] += 1;
+                total += 1;
+            }
+        }
+        let expected = total as f64 / ALPHABET.len() as f64;
+        let chi2: f64 = ALPHABET
+            .iter()
+            .map(|&c| {
+                let d = counts[c as usize] as f64 - expected;
+                d * d / expected
+            })
+            .sum();
+        // 86 degrees of freedom: 99.9% of fair draws stay under 130.6.
+        assert!(chi2 < 130.6, "biased draw: chi-square {chi2:.1}");
+        assert_eq!(counts.iter().sum::<u64>(), total, "nothing outside the alphabet");
+        for &c in FORBIDDEN_FIRST {
+            assert_eq!(first[c as usize], 0, "{} first", c as char);
+        }
+    }
+
+    /// The same test must catch a draw that is off by a little: a modulo-biased picker.
+    #[test]
+    fn the_uniformity_test_catches_a_modulo_bias() {
+        let mut rng = StdRng::seed_from_u64(2026);
+        let mut counts = [0u64; 256];
+        for _ in 0..1_000_000 {
+            let b = ALPHABET[(rng.random::<u8>() as usize) % ALPHABET.len()];
+            counts[b as usize] += 1;
+        }
+        let expected = 1_000_000f64 / ALPHABET.len() as f64;
+        let chi2: f64 = ALPHABET
+            .iter()
+            .map(|&c| (counts[c as usize] as f64 - expected).powi(2) / expected)
+            .sum();
+        assert!(chi2 > 130.6, "chi-square {chi2:.1} missed the bias");
+    }
 }
