@@ -86,14 +86,32 @@ impl Input {
         let mut head = vec![0u8; 1 << 20];
         let n = read_up_to(&mut file, &mut head)
             .with_context(|| format!("cannot read input file {shown}"))?;
-        let head = &head[..n];
+        head.truncate(n);
+        Input::from_parts(path, head, file, windows_1252)
+    }
+
+    /// Reads a whole input held in memory (for fuzzing and tests); `name` is only used
+    /// in messages.
+    pub fn from_bytes(name: &Path, bytes: Vec<u8>) -> Result<Input> {
+        Input::from_parts(name, bytes, io::empty(), false)
+    }
+
+    /// The input whose first bytes are `head` (up to a megabyte, or all of it) and whose
+    /// other bytes come from `rest`.
+    fn from_parts(
+        path: &Path,
+        head: Vec<u8>,
+        rest: impl Read + Send + 'static,
+        windows_1252: bool,
+    ) -> Result<Input> {
+        let shown = path.display();
         let encoding = if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
             InputEncoding::Utf8Bom
         } else if head.starts_with(&[0xFF, 0xFE]) {
             InputEncoding::Utf16Le
         } else if head.starts_with(&[0xFE, 0xFF]) {
             InputEncoding::Utf16Be
-        } else if !windows_1252 && starts_as_utf8(head) {
+        } else if !windows_1252 && starts_as_utf8(&head) {
             InputEncoding::Utf8
         } else {
             warn!(
@@ -102,26 +120,24 @@ impl Input {
             );
             InputEncoding::Windows1252
         };
-        let file = File::open(path).with_context(|| format!("cannot read input file {shown}"))?;
-        let decoder = |enc: &'static Encoding, file: File| -> Box<dyn Read + Send> {
-            Box::new(
-                DecodeReaderBytesBuilder::new()
-                    .encoding(Some(enc))
-                    .bom_override(true)
-                    .build(BufReader::with_capacity(256 << 10, file)),
-            )
+        let skip = if encoding == InputEncoding::Utf8Bom { 3 } else { 0 };
+        let mut head = Cursor::new(head);
+        head.set_position(skip);
+        let raw = head.chain(rest);
+        let transcoding = match encoding {
+            InputEncoding::Utf8 | InputEncoding::Utf8Bom => None,
+            InputEncoding::Utf16Le => Some(UTF_16LE),
+            InputEncoding::Utf16Be => Some(UTF_16BE),
+            InputEncoding::Windows1252 => Some(WINDOWS_1252),
         };
-        let mut inner: Box<dyn Read + Send> = match encoding {
-            InputEncoding::Utf8 => Box::new(file),
-            InputEncoding::Utf8Bom => {
-                let mut f = file;
-                let mut bom = [0u8; 3];
-                f.read_exact(&mut bom)?;
-                Box::new(f)
-            }
-            InputEncoding::Utf16Le => decoder(UTF_16LE, file),
-            InputEncoding::Utf16Be => decoder(UTF_16BE, file),
-            InputEncoding::Windows1252 => decoder(WINDOWS_1252, file),
+        let mut inner: Box<dyn Read + Send> = match transcoding {
+            None => Box::new(raw),
+            Some(enc) => Box::new(
+                DecodeReaderBytesBuilder::new()
+                    .encoding(Some(enc as &'static Encoding))
+                    .bom_override(true)
+                    .build(BufReader::with_capacity(256 << 10, raw)),
+            ),
         };
 
         // Read enough to see the first two lines, so the delimiter can be sniffed from
