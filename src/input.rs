@@ -120,7 +120,11 @@ impl Input {
             );
             InputEncoding::Windows1252
         };
-        let skip = if encoding == InputEncoding::Utf8Bom { 3 } else { 0 };
+        let skip = if encoding == InputEncoding::Utf8Bom {
+            3
+        } else {
+            0
+        };
         let mut head = Cursor::new(head);
         head.set_position(skip);
         let raw = head.chain(rest);

@@ -147,7 +147,11 @@ mod tests {
             .sum();
         // 86 degrees of freedom: 99.9% of fair draws stay under 130.6.
         assert!(chi2 < 130.6, "biased draw: chi-square {chi2:.1}");
-        assert_eq!(counts.iter().sum::<u64>(), total, "nothing outside the alphabet");
+        assert_eq!(
+            counts.iter().sum::<u64>(),
+            total,
+            "nothing outside the alphabet"
+        );
         for &c in FORBIDDEN_FIRST {
             assert_eq!(first[c as usize], 0, "{} first", c as char);
         }
