@@ -1,4 +1,5 @@
-//! `onboard seats`, `onboard users` and `onboard template`.
+//! The commands besides `import`: `seats`, `users`, `template`, `completions`,
+//! `man`, and the help of them all.
 
 use crate::workdir::{csv, Workdir};
 
@@ -130,5 +131,115 @@ fn help_and_version() {
         "--log-format",
     ] {
         assert!(help.contains(flag), "import --help lacks {flag}");
+    }
+}
+
+/// Every command, as typed after `onboard`.
+const COMMANDS: [&str; 6] = ["import", "seats", "users", "template", "completions", "man"];
+
+#[test]
+fn every_help_ends_with_examples_of_that_command() {
+    let wd = Workdir::new();
+    let top = stdout(&wd, &["--help"]);
+    assert!(top.contains("\nExamples:\n  "), "{top}");
+    for command in COMMANDS {
+        assert!(
+            top.contains(&format!("  {command} ")),
+            "--help lacks {command}"
+        );
+        for flag in ["--help", "-h"] {
+            let help = stdout(&wd, &[command, flag]);
+            let examples = help
+                .split_once("\nExamples:\n")
+                .unwrap_or_else(|| panic!("{command} {flag} has no examples:\n{help}"))
+                .1;
+            assert!(
+                examples.contains(&format!("onboard {command}")),
+                "{command} {flag}: the examples do not show the command:\n{examples}"
+            );
+        }
+    }
+}
+
+#[test]
+fn completions_for_each_shell_know_the_commands() {
+    let wd = Workdir::new();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let script = stdout(&wd, &["completions", shell]);
+        assert!(script.len() > 1000, "{shell}: {script}");
+        assert!(script.contains("onboard"), "{shell}");
+        for command in COMMANDS {
+            assert!(script.contains(command), "{shell} script lacks {command}");
+        }
+        assert!(
+            script.contains("on-existing"),
+            "{shell} script lacks the options"
+        );
+    }
+    let out = wd.onboard(&["completions", "tcsh"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn bash_completion_completes_commands_and_values() {
+    let wd = Workdir::new();
+    wd.write("onboard.bash", &stdout(&wd, &["completions", "bash"]));
+    // COMP_* as bash sets them for `onboard se<TAB>` and `onboard import --on-existing <TAB>`.
+    let script = r#"
+        source ./onboard.bash
+        COMP_WORDS=(onboard se); COMP_CWORD=1
+        _onboard onboard se onboard; echo "${COMPREPLY[*]}"
+        COMP_WORDS=(onboard import --on-existing ""); COMP_CWORD=3
+        _onboard onboard "" --on-existing; echo "${COMPREPLY[*]}"
+    "#;
+    let Ok(out) = std::process::Command::new("bash")
+        .current_dir(wd.dir())
+        .args(["--norc", "-c", script])
+        .output()
+    else {
+        eprintln!("no bash here: skipped");
+        return;
+    };
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "seats\nskip update fail\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn man_page_is_roff_with_every_command_and_the_exit_codes() {
+    let wd = Workdir::new();
+    let page = stdout(&wd, &["man"]);
+    assert!(page.contains("\n.TH ONBOARD 1 "), "{page}");
+    for section in ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "COMMANDS"] {
+        assert!(page.contains(&format!("\n.SH {section}\n")), "no {section}");
+    }
+    for section in ["\"EXIT STATUS\"", "FILES", "EXAMPLES", "VERSION"] {
+        assert!(page.contains(&format!("\n.SH {section}\n")), "no {section}");
+    }
+    for command in COMMANDS {
+        assert!(
+            page.contains(&format!("\n.SS \"onboard {command}\"\n")),
+            "no section for {command}"
+        );
+    }
+    // Options and examples, with roff's escaped dashes and apostrophes.
+    assert!(page.contains(r"\fB\-\-on\-existing\fR"));
+    assert!(page.contains(r"onboard seats \-\-format json | jq \*(Aq.[]"));
+    assert!(page.contains(&format!("onboard {}", env!("CARGO_PKG_VERSION"))));
+
+    stdout(&wd, &["man", "-o", "onboard.1"]);
+    assert_eq!(wd.read("onboard.1"), page);
+
+    // Where groff is installed, it reads the page without a warning.
+    if let Ok(out) = std::process::Command::new("groff")
+        .current_dir(wd.dir())
+        .args(["-man", "-ww", "-z", "onboard.1"])
+        .output()
+    {
+        assert!(out.status.success());
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "");
     }
 }

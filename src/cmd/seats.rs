@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::cli::{GlobalArgs, SeatsArgs, SeatsFormat};
+use crate::cli::{GlobalArgs, SeatsArgs, TableFormat};
 use crate::directory::{Access, Directory};
 use crate::tenant::Tenant;
 
@@ -61,13 +61,13 @@ pub fn run(global: &GlobalArgs, args: SeatsArgs) -> Result<u8> {
     Ok(crate::exit::OK)
 }
 
-fn write(out: &mut impl Write, rows: &[SeatRow], format: SeatsFormat) -> Result<()> {
+fn write(out: &mut impl Write, rows: &[SeatRow], format: TableFormat) -> Result<()> {
     match format {
-        SeatsFormat::Json => {
+        TableFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, rows)?;
             writeln!(out)?;
         }
-        SeatsFormat::Csv => {
+        TableFormat::Csv => {
             let mut w = csv::Writer::from_writer(&mut *out);
             w.write_record(["SKU", "Name", "Purchased", "Assigned", "Available"])?;
             for r in rows {
@@ -75,7 +75,7 @@ fn write(out: &mut impl Write, rows: &[SeatRow], format: SeatsFormat) -> Result<
             }
             w.flush()?;
         }
-        SeatsFormat::Table => write_table(out, rows)?,
+        TableFormat::Table => write_table(out, rows)?,
     }
     Ok(())
 }
