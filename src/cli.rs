@@ -74,6 +74,9 @@ pub enum Command {
     /// Print an empty input template with the right headers.
     #[command(after_help = TEMPLATE_EXAMPLES)]
     Template(TemplateArgs),
+    /// Show the import history, newest first (dry runs are not recorded).
+    #[command(after_help = RUNS_EXAMPLES)]
+    Runs(RunsArgs),
     /// Print a shell completion script.
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions(CompletionsArgs),
@@ -92,8 +95,9 @@ Examples:
   onboard import new-hires.csv --dry-run -o new-hires.check.csv
   onboard import new-hires.csv
 
-  # What is left in the licence pool
-  onboard seats";
+  # What is left in the licence pool, and what was imported when
+  onboard seats
+  onboard runs";
 
 const IMPORT_EXAMPLES: &str = "\
 Examples:
@@ -131,6 +135,13 @@ Examples:
 
   # The Entra ID bulk-create template, with its version line and example row
   onboard template entra > entra-bulk-create.csv";
+
+const RUNS_EXAMPLES: &str = "\
+Examples:
+  onboard runs
+  onboard runs --limit 5
+  onboard runs --format csv > history.csv
+  onboard runs --format json | jq '.[0].failed'";
 
 const COMPLETIONS_EXAMPLES: &str = "\
 Examples:
@@ -212,6 +223,16 @@ pub struct UsersArgs {
     /// Write to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Show at most N runs (0: all).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
 }
 
 #[derive(Debug, Args)]

@@ -1,4 +1,4 @@
-//! The commands besides `import`: `seats`, `users`, `template`, `completions`,
+//! The commands besides `import`: `seats`, `users`, `template`, `runs`, `completions`,
 //! `man`, and the help of them all.
 
 use crate::workdir::{csv, Workdir};
@@ -135,7 +135,15 @@ fn help_and_version() {
 }
 
 /// Every command, as typed after `onboard`.
-const COMMANDS: [&str; 6] = ["import", "seats", "users", "template", "completions", "man"];
+const COMMANDS: [&str; 7] = [
+    "import",
+    "seats",
+    "users",
+    "template",
+    "runs",
+    "completions",
+    "man",
+];
 
 #[test]
 fn every_help_ends_with_examples_of_that_command() {
@@ -242,4 +250,118 @@ fn man_page_is_roff_with_every_command_and_the_exit_codes() {
         assert!(out.status.success());
         assert_eq!(String::from_utf8_lossy(&out.stderr), "");
     }
+}
+
+#[test]
+fn runs_lists_committed_imports_newest_first() {
+    let wd = seeded();
+    wd.write(
+        "more.csv",
+        &csv(&[
+            "anna@contoso.com,Anna,Smit,Anna Smit,,,,,,,,",
+            "carl@contoso.com,,,Carl,,,,,,,,",
+            "dora@contoso.com,,,,,,,,,,,",
+        ]),
+    );
+    assert_eq!(
+        wd.import("more.csv", "more.out.csv", &["--summary", "more.json"]),
+        1
+    );
+    // A dry run and a run stopped by --max-failed leave no record.
+    assert_eq!(wd.import("more.csv", "dry.csv", &["--dry-run"]), 1);
+    assert_eq!(wd.import("more.csv", "over.csv", &["--max-failed", "0"]), 3);
+
+    let summary: serde_json::Value = serde_json::from_str(&wd.read("more.json")).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&wd, &["runs", "--format", "json"])).unwrap();
+    let runs = json.as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["run_id"], summary["run_id"]);
+    assert_eq!(runs[0]["input"], "more.csv");
+    assert_eq!(runs[0]["input_sha256"], summary["input_sha256"]);
+    assert_eq!(runs[0]["started_at"], summary["started_at"]);
+    // The history names the result file absolutely: it is read from anywhere.
+    let result_file = wd.path("more.out.csv").display().to_string();
+    assert_eq!(runs[0]["result_file"], result_file.as_str());
+    let counts = |run: &serde_json::Value| {
+        [
+            "rows",
+            "created",
+            "updated",
+            "unchanged",
+            "skipped",
+            "failed",
+        ]
+        .map(|k| run[k].as_u64().unwrap())
+    };
+    assert_eq!(counts(&runs[0]), [3, 1, 0, 0, 1, 1]);
+    assert_eq!(runs[1]["input"], "users.csv");
+    assert_eq!(counts(&runs[1]), [2, 2, 0, 0, 0, 0]);
+
+    let csv_out = stdout(&wd, &["runs", "--format", "csv"]);
+    let lines: Vec<&str> = csv_out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "Run ID,Started,Finished,Input,Input SHA-256,Rows,Created,Updated,Unchanged,Skipped,Failed,Result File"
+    );
+    assert_eq!(lines.len(), 3);
+    assert!(lines[1].contains(",more.csv,"));
+    assert!(lines[1].contains(",3,1,0,0,1,1,"));
+    assert!(lines[2].contains(",2,2,0,0,0,0,"));
+
+    let table = stdout(&wd, &["runs"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        [
+            "STARTED",
+            "INPUT",
+            "SHA256",
+            "ROWS",
+            "CREATED",
+            "UPDATED",
+            "UNCHANGED",
+            "SKIPPED",
+            "FAILED",
+            "RESULT",
+            "FILE"
+        ]
+    );
+    let cells: Vec<&str> = lines[1].split_whitespace().collect();
+    let sha = summary["input_sha256"].as_str().unwrap();
+    assert_eq!(
+        cells[2..10],
+        ["more.csv", &sha[..12], "3", "1", "0", "0", "1", "1"]
+    );
+    assert_eq!(cells[10], result_file);
+    assert_eq!(lines.len(), 3);
+    // The counts line up under their headers.
+    let failed_end = lines[0].find("FAILED").unwrap() + "FAILED".len();
+    assert!(lines
+        .iter()
+        .skip(1)
+        .all(|l| l[..failed_end].ends_with(" 1") || l[..failed_end].ends_with(" 0")));
+
+    let newest = stdout(&wd, &["runs", "--limit", "1", "--format", "csv"]);
+    assert_eq!(newest.lines().count(), 2);
+    assert!(newest.contains(",more.csv,"));
+}
+
+#[test]
+fn runs_of_a_missing_directory_is_just_the_header() {
+    let wd = Workdir::new();
+    assert_eq!(
+        stdout(&wd, &["runs"]),
+        "STARTED  INPUT  SHA256  ROWS  CREATED  UPDATED  UNCHANGED  SKIPPED  FAILED  RESULT FILE\n"
+    );
+    assert_eq!(
+        stdout(&wd, &["runs", "--format", "csv"]),
+        "Run ID,Started,Finished,Input,Input SHA-256,Rows,Created,Updated,Unchanged,Skipped,Failed,Result File\n"
+    );
+    assert_eq!(stdout(&wd, &["runs", "--format", "json"]), "[]\n");
+    assert!(!wd.exists("onboard.db"));
+    // Nor does a dry run create one.
+    wd.write("u.csv", &csv(&["anna@contoso.com,,,Anna,,,,,,,,"]));
+    assert_eq!(wd.import("u.csv", "u.out.csv", &["--dry-run"]), 0);
+    assert_eq!(stdout(&wd, &["runs", "--format", "json"]), "[]\n");
 }

@@ -3,6 +3,7 @@
 mod completions;
 mod import;
 mod man;
+mod runs;
 mod seats;
 mod template;
 mod users;
@@ -18,6 +19,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Seats(args) => seats::run(&cli.global, args),
         Command::Users(args) => users::run(&cli.global, args),
         Command::Template(args) => template::run(args),
+        Command::Runs(args) => runs::run(&cli.global, args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
     }
