@@ -1,8 +1,13 @@
 //! Log output through tracing on stderr, as text or one JSON object per line.
 //!
-//! Nothing logs a password: the pipeline never passes one to a log macro.
+//! With `--log-format json` every line on stderr is a JSON object, so a scheduler can ship
+//! the stream as it is: what is not a tracing event (the summary, a fatal error) is
+//! written by [`json_line`] in the same shape. Nothing logs a password: the pipeline never
+//! passes one to a log macro.
 
 use std::io::IsTerminal;
+
+use serde::Serialize;
 
 use tracing_subscriber::EnvFilter;
 
@@ -38,4 +43,41 @@ pub fn init(args: &GlobalArgs) {
     };
     // Only fails if a subscriber is already set (as in tests): keep that one.
     let _ = result;
+}
+
+/// One line shaped like tracing's JSON lines: `timestamp`, `level`, `message`, then the
+/// fields of `fields` (a struct or map) in their order, then the import's `span` (with
+/// its `run_id`) when there is one.
+pub fn json_line(
+    level: &str,
+    message: &str,
+    fields: &impl Serialize,
+    run_id: Option<&str>,
+) -> String {
+    #[derive(Serialize)]
+    struct Line<'a, F> {
+        timestamp: String,
+        level: &'a str,
+        message: &'a str,
+        #[serde(flatten)]
+        fields: F,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        span: Option<Span<'a>>,
+    }
+    #[derive(Serialize)]
+    struct Span<'a> {
+        run_id: &'a str,
+        name: &'a str,
+    }
+    let line = Line {
+        timestamp: humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string(),
+        level,
+        message,
+        fields,
+        span: run_id.map(|run_id| Span {
+            run_id,
+            name: "import",
+        }),
+    };
+    serde_json::to_string(&line).expect("a log line is plain data")
 }

@@ -103,6 +103,21 @@ impl Summary {
         Ok(())
     }
 
+    /// The summary as one JSON log line (`--log-format json`): message `import summary`,
+    /// the whole summary under `summary`, the run id in `span` as on every log line.
+    pub fn json_line(&self) -> String {
+        #[derive(Serialize)]
+        struct Fields<'a> {
+            summary: &'a Summary,
+        }
+        crate::logging::json_line(
+            "INFO",
+            "import summary",
+            &Fields { summary: self },
+            Some(&self.run_id),
+        )
+    }
+
     /// Writes the JSON summary via a temporary file, so a reader never sees half of it.
     pub fn write_json(&self, path: &Path) -> Result<()> {
         let folder = match path.parent() {

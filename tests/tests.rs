@@ -8,3 +8,4 @@ mod errors;
 mod import;
 mod inputs;
 mod properties;
+mod scheduler;

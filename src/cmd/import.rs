@@ -1,13 +1,13 @@
 //! `onboard import`: turns the arguments into an [`ImportJob`], runs it, reports.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cli::{GlobalArgs, ImportArgs, ProgressMode};
+use crate::cli::{GlobalArgs, ImportArgs, LogFormat, ProgressMode};
 use crate::output::Destination;
 use crate::pipeline::{self, ImportJob};
 use crate::tenant::Tenant;
@@ -44,7 +44,11 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
         summary.write_json(path)?;
     }
     if !global.quiet {
-        summary.print(&mut std::io::stderr().lock())?;
+        let mut err = std::io::stderr().lock();
+        match global.log_format {
+            LogFormat::Text => summary.print(&mut err)?,
+            LogFormat::Json => writeln!(err, "{}", summary.json_line())?,
+        }
     }
     Ok(end.exit_code())
 }
