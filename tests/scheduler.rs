@@ -1,6 +1,7 @@
 //! What a scheduler sees of a run: with `--log-format json` every line on stderr is one
 //! JSON object (log events, the summary, a fatal error), each import line carrying the
-//! run id of the summary; and the exit codes of the nightly command line.
+//! run id of the summary; no progress bar unless asked for; and the exit codes of the
+//! nightly command line.
 
 use crate::workdir::{csv, Workdir};
 
@@ -144,4 +145,56 @@ fn the_nightly_command_line_is_silent_unless_something_is_wrong() {
         [["2".to_string()]],
         "two committed runs in the history"
     );
+}
+
+#[test]
+fn the_progress_bar_is_drawn_only_on_a_terminal_or_when_asked_for() {
+    let wd = Workdir::new();
+    wd.write(
+        "users.csv",
+        &csv(&[
+            "anna@contoso.com,Anna,,Anna,,SPE_E3,,,,,,",
+            "bob@contoso.com,Bob,,Bob,,,,,,,,",
+        ]),
+    );
+    // Dry runs, so every run sees the same directory; the time line differs, so it goes.
+    let stderr = |args: &[&str]| {
+        let mut all = vec![
+            "import",
+            "users.csv",
+            "-o",
+            "out.csv",
+            "--force",
+            "--dry-run",
+        ];
+        all.extend_from_slice(args);
+        let out = wd.onboard(&all).output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with("  time: "))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    };
+    let summary = stderr(&["--progress", "never"]);
+    assert!(
+        summary.starts_with("onboard: 2 rows read from users.csv (dry run: nothing written)\n"),
+        "{summary}"
+    );
+    assert!(!summary.contains('\r') && !summary.contains('\x1b'));
+    // auto: stderr is a pipe here, as under cron or systemd.
+    assert_eq!(stderr(&[]), summary);
+    assert_eq!(stderr(&["--progress", "auto"]), summary);
+
+    // always: frames of the bar, each cleared (CR, erase line), then the same summary.
+    let drawn = stderr(&["--progress", "always"]);
+    let (frames, rest) = drawn.rsplit_once("\r\x1b[2K").expect("a cleared bar");
+    assert!(frames.contains("users.csv [00:00:0"), "{frames:?}");
+    assert!(frames.contains("% "), "{frames:?}");
+    assert!(frames.contains(" ETA "), "{frames:?}");
+    assert_eq!(rest, summary);
+
+    // -q wins over always: nothing at all on stderr.
+    assert_eq!(stderr(&["-q", "--progress", "always"]), "");
 }
