@@ -33,9 +33,9 @@ fn seats_as_table_csv_and_json() {
     assert_eq!(
         stdout(&wd, &["seats"]),
         "\
-SKU     NAME                               PURCHASED  ASSIGNED  AVAILABLE  usage
-SPE_E3  Microsoft 365 E3                           3         2          1  [#############.......]
-EMS     Enterprise Mobility + Security E3          1         1          0  [####################]
+SKU     NAME                               PURCHASED  ASSIGNED  AVAILABLE  USAGE
+SPE_E3  Microsoft 365 E3                           3         2          1  [#############.......]  66%
+EMS     Enterprise Mobility + Security E3          1         1          0  [####################] 100%
 "
     );
     assert_eq!(
@@ -49,6 +49,25 @@ EMS     Enterprise Mobility + Security E3          1         1          0  [####
     assert_eq!(json[0]["sku"], "SPE_E3");
     assert_eq!(json[0]["assigned"], 2);
     assert_eq!(json[1]["available"], 0);
+}
+
+#[test]
+fn seats_over_the_pool_and_of_licences_gone_from_the_tenant_show_as_over() {
+    let wd = seeded();
+    // The organisation cut SPE_E3 to one seat and dropped EMS after the import.
+    let tenant = crate::workdir::TENANT
+        .replace("seats = 3", "seats = 1")
+        .replace("[[license]]\nsku = \"EMS\"", "[[license]]\nsku = \"VISIO\"");
+    wd.write("tenant.toml", &tenant);
+    assert_eq!(
+        stdout(&wd, &["seats"]),
+        "\
+SKU     NAME                               PURCHASED  ASSIGNED  AVAILABLE  USAGE
+SPE_E3  Microsoft 365 E3                           1         2         -1  [####################] 200%
+VISIO   Enterprise Mobility + Security E3          1         0          1  [....................]   0%
+EMS     (not in the tenant file)                   0         1         -1  [####################] over
+"
+    );
 }
 
 #[test]

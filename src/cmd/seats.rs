@@ -80,9 +80,10 @@ fn write(out: &mut impl Write, rows: &[SeatRow], format: TableFormat) -> Result<
     Ok(())
 }
 
-/// An aligned table with a bar of assigned/purchased per SKU.
+/// An aligned table with a bar and the percentage of assigned/purchased per SKU. Both
+/// round down, so a full bar and 100% mean no seat is left.
 fn write_table(out: &mut impl Write, rows: &[SeatRow]) -> std::io::Result<()> {
-    const BAR: usize = 20;
+    const BAR: u64 = 20;
     let w_sku = rows
         .iter()
         .map(|r| r.sku.chars().count())
@@ -97,31 +98,30 @@ fn write_table(out: &mut impl Write, rows: &[SeatRow]) -> std::io::Result<()> {
         .max(4);
     writeln!(
         out,
-        "{:<w_sku$}  {:<w_name$}  {:>9}  {:>8}  {:>9}  usage",
+        "{:<w_sku$}  {:<w_name$}  {:>9}  {:>8}  {:>9}  USAGE",
         "SKU", "NAME", "PURCHASED", "ASSIGNED", "AVAILABLE"
     )?;
     for r in rows {
-        let filled = if r.purchased == 0 {
-            if r.assigned > 0 {
-                BAR
-            } else {
-                0
-            }
-        } else {
-            ((r.assigned as f64 / r.purchased as f64) * BAR as f64)
-                .round()
-                .min(BAR as f64) as usize
+        let (filled, percent) = match (r.purchased, r.assigned) {
+            // Assigned but none purchased (a licence gone from the tenant file): over.
+            (0, 0) => (0, "-".to_string()),
+            (0, _) => (BAR, "over".to_string()),
+            (p, a) => (
+                a.min(p) * BAR / p,
+                format!("{}%", u128::from(a) * 100 / u128::from(p)),
+            ),
         };
+        let filled = filled as usize;
         writeln!(
             out,
-            "{:<w_sku$}  {:<w_name$}  {:>9}  {:>8}  {:>9}  [{}{}]",
+            "{:<w_sku$}  {:<w_name$}  {:>9}  {:>8}  {:>9}  [{}{}] {percent:>4}",
             r.sku,
             r.name,
             r.purchased,
             r.assigned,
             r.available,
             "#".repeat(filled),
-            ".".repeat(BAR - filled)
+            ".".repeat(BAR as usize - filled)
         )?;
     }
     Ok(())
