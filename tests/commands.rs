@@ -352,7 +352,19 @@ fn runs_lists_committed_imports_newest_first() {
         cells[2..10],
         ["more.csv", &sha[..12], "3", "1", "0", "0", "1", "1"]
     );
-    assert_eq!(cells[10], result_file);
+    // The table shows it relative to the current folder, where it is.
+    assert_eq!(cells[10], "more.out.csv");
+    // From another folder it is absolute.
+    std::fs::create_dir(wd.path("sub")).unwrap();
+    let elsewhere = assert_cmd::Command::cargo_bin("onboard")
+        .unwrap()
+        .current_dir(wd.path("sub"))
+        .args(["runs", "--directory", "../onboard.db"])
+        .output()
+        .unwrap();
+    let elsewhere = String::from_utf8(elsewhere.stdout).unwrap();
+    let newest = elsewhere.lines().nth(1).unwrap();
+    assert!(newest.ends_with(&format!("  {result_file}")), "{newest}");
     assert_eq!(lines.len(), 3);
     // The counts line up under their headers.
     let failed_end = lines[0].find("FAILED").unwrap() + "FAILED".len();

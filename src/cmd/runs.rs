@@ -2,6 +2,7 @@
 //! as a table, CSV or JSON. Only committed imports are there: a dry run records nothing.
 
 use std::io::Write;
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -112,8 +113,16 @@ fn write(out: &mut impl Write, rows: &[RunRow], format: TableFormat) -> Result<(
 const SHORT_SHA: usize = 12;
 
 /// An aligned table: text columns left, counts right, the result file last so a long
-/// path does not push the counts apart.
+/// path does not push the counts apart, and shown relative to the current folder when it
+/// is in it (the record holds it absolute; CSV and JSON show that).
 fn write_table(out: &mut impl Write, rows: &[RunRow]) -> std::io::Result<()> {
+    let cwd = std::env::current_dir().ok();
+    let result_file = |r: &RunRow| match &cwd {
+        Some(cwd) => Path::new(&r.result_file)
+            .strip_prefix(cwd)
+            .map_or(r.result_file.clone(), |p| p.display().to_string()),
+        None => r.result_file.clone(),
+    };
     let when = |r: &RunRow| r.started_at.replacen('T', " ", 1);
     let short = |r: &RunRow| r.input_sha256.chars().take(SHORT_SHA).collect::<String>();
     let width = |title: &str, cell: &dyn Fn(&RunRow) -> usize| {
@@ -166,7 +175,7 @@ fn write_table(out: &mut impl Write, rows: &[RunRow]) -> std::io::Result<()> {
         for (n, w) in counts(r).iter().zip(&w_counts) {
             write!(out, "  {n:>w$}")?;
         }
-        writeln!(out, "  {}", r.result_file)?;
+        writeln!(out, "  {}", result_file(r))?;
     }
     Ok(())
 }
