@@ -334,6 +334,7 @@ fn runs_lists_committed_imports_newest_first() {
         lines[0].split_whitespace().collect::<Vec<_>>(),
         [
             "STARTED",
+            "(UTC)",
             "INPUT",
             "SHA256",
             "ROWS",
@@ -350,7 +351,7 @@ fn runs_lists_committed_imports_newest_first() {
     let sha = summary["input_sha256"].as_str().unwrap();
     assert_eq!(
         cells[2..10],
-        ["more.csv", &sha[..12], "3", "1", "0", "0", "1", "1"]
+        ["more.csv", &sha[..8], "3", "1", "0", "0", "1", "1"]
     );
     // The table shows it relative to the current folder, where it is.
     assert_eq!(cells[10], "more.out.csv");
@@ -383,7 +384,7 @@ fn runs_of_a_missing_directory_is_just_the_header() {
     let wd = Workdir::new();
     assert_eq!(
         stdout(&wd, &["runs"]),
-        "STARTED  INPUT  SHA256  ROWS  CREATED  UPDATED  UNCHANGED  SKIPPED  FAILED  RESULT FILE\n"
+        "STARTED (UTC)  INPUT  SHA256  ROWS  CREATED  UPDATED  UNCHANGED  SKIPPED  FAILED  RESULT FILE\n"
     );
     assert_eq!(
         stdout(&wd, &["runs", "--format", "csv"]),

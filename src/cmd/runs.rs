@@ -109,8 +109,10 @@ fn write(out: &mut impl Write, rows: &[RunRow], format: TableFormat) -> Result<(
     Ok(())
 }
 
+const STARTED: &str = "STARTED (UTC)";
+
 /// Hex digits of the input's SHA-256 shown in the table: enough to tell files apart.
-const SHORT_SHA: usize = 12;
+const SHORT_SHA: usize = 8;
 
 /// An aligned table: text columns left, counts right, the result file last so a long
 /// path does not push the counts apart, and shown relative to the current folder when it
@@ -123,12 +125,17 @@ fn write_table(out: &mut impl Write, rows: &[RunRow]) -> std::io::Result<()> {
             .map_or(r.result_file.clone(), |p| p.display().to_string()),
         None => r.result_file.clone(),
     };
-    let when = |r: &RunRow| r.started_at.replacen('T', " ", 1);
+    // To the minute, as `ls -l` does, so a row fits 120 columns; CSV and JSON have the
+    // seconds. "2026-11-25T03:31:53Z" becomes "2026-11-25 03:31".
+    let when = |r: &RunRow| {
+        let t = r.started_at.replacen('T', " ", 1);
+        t.get(..16).map_or(t.clone(), str::to_string)
+    };
     let short = |r: &RunRow| r.input_sha256.chars().take(SHORT_SHA).collect::<String>();
     let width = |title: &str, cell: &dyn Fn(&RunRow) -> usize| {
         rows.iter().map(cell).max().unwrap_or(0).max(title.len())
     };
-    let w_when = width("STARTED", &|r| when(r).chars().count());
+    let w_when = width(STARTED, &|r| when(r).chars().count());
     let w_input = width("INPUT", &|r| r.input.chars().count());
     let w_sha = width("SHA256", &|r| short(r).len());
     let counts = |r: &RunRow| {
@@ -158,7 +165,7 @@ fn write_table(out: &mut impl Write, rows: &[RunRow]) -> std::io::Result<()> {
     write!(
         out,
         "{:<w_when$}  {:<w_input$}  {:<w_sha$}",
-        "STARTED", "INPUT", "SHA256"
+        STARTED, "INPUT", "SHA256"
     )?;
     for (t, w) in COUNT_TITLES.iter().zip(&w_counts) {
         write!(out, "  {t:>w$}")?;
