@@ -16,7 +16,12 @@ use crate::plan::{OnExisting, OnShortage};
 /// Exit codes: 0 all rows fine, 1 some rows failed (the rest committed), 2 fatal error
 /// (nothing written), 3 more rows failed than --max-failed allows (nothing committed).
 #[derive(Debug, Parser)]
-#[command(name = "onboard", version, max_term_width = 100)]
+#[command(
+    name = "onboard",
+    version,
+    max_term_width = 100,
+    after_help = EXAMPLES
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -58,16 +63,98 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the users of a spreadsheet and assign their licences.
-    ///
-    /// Example: onboard import hr/sales.csv --tenant tenant.toml -o sales.results.csv
+    #[command(after_help = IMPORT_EXAMPLES)]
     Import(ImportArgs),
     /// Show the licence pool: purchased, assigned and available seats per SKU.
+    #[command(after_help = SEATS_EXAMPLES)]
     Seats(SeatsArgs),
     /// Write the directory's users as CSV (importable again, without passwords).
+    #[command(after_help = USERS_EXAMPLES)]
     Users(UsersArgs),
     /// Print an empty input template with the right headers.
+    #[command(after_help = TEMPLATE_EXAMPLES)]
     Template(TemplateArgs),
+    /// Show the import history, newest first (dry runs are not recorded).
+    #[command(after_help = RUNS_EXAMPLES)]
+    Runs(RunsArgs),
+    /// Print a shell completion script.
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), for man(1).
+    #[command(after_help = MAN_EXAMPLES)]
+    Man(ManArgs),
 }
+
+// The examples shown after each command's help, and in the man page's EXAMPLES. Each is
+// an "Examples:" line followed by indented lines: `#` comments and commands.
+
+const EXAMPLES: &str = "\
+Examples:
+  # Start from an empty template, check the filled-in file, then import it
+  onboard template > new-hires.csv
+  onboard import new-hires.csv --dry-run -o new-hires.check.csv
+  onboard import new-hires.csv
+
+  # What is left in the licence pool, and what was imported when
+  onboard seats
+  onboard runs";
+
+const IMPORT_EXAMPLES: &str = "\
+Examples:
+  # Check first: the same checks and result file, nothing written, no passwords
+  onboard import hr/sales.csv --dry-run -o sales.check.csv
+
+  # Import for real; sales.results.csv holds each row's status and password
+  onboard import hr/sales.csv --tenant tenant.toml --directory onboard.db
+
+  # Fail rows instead of creating unlicensed users when seats run out
+  onboard import new-hires.csv --on-shortage fail
+
+  # Nightly HR export: update existing people, commit nothing if over 5% fail
+  onboard import /srv/hr/export.csv --on-existing update --max-failed 5% \\
+      --summary runs/today.json -o runs/today.results.csv -q --log-format json";
+
+const SEATS_EXAMPLES: &str = "\
+Examples:
+  onboard seats
+  onboard seats --format csv > seats.csv
+  onboard seats --format json | jq '.[] | select(.available < 10)'";
+
+const USERS_EXAMPLES: &str = "\
+Examples:
+  # Export everyone, edit the file in Excel, import the changes back
+  onboard users -o everyone.csv
+  onboard import everyone.csv --on-existing update
+
+  onboard users | grep -i '@fabrikam.nl'";
+
+const TEMPLATE_EXAMPLES: &str = "\
+Examples:
+  # The Microsoft 365 bulk-add headers plus onboard's extensions
+  onboard template > new-hires.csv
+
+  # The Entra ID bulk-create template, with its version line and example row
+  onboard template entra > entra-bulk-create.csv";
+
+const RUNS_EXAMPLES: &str = "\
+Examples:
+  onboard runs
+  onboard runs --limit 5
+  onboard runs --format csv > history.csv
+  onboard runs --format json | jq '.[0].failed'";
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  onboard completions bash > ~/.local/share/bash-completion/completions/onboard
+  onboard completions fish > ~/.config/fish/completions/onboard.fish
+
+  # zsh: a folder in $fpath, e.g. with fpath+=(~/.zfunc) in ~/.zshrc
+  onboard completions zsh > ~/.zfunc/_onboard";
+
+const MAN_EXAMPLES: &str = "\
+Examples:
+  onboard man | man -l -
+  sudo onboard man -o /usr/local/share/man/man1/onboard.1";
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -120,12 +207,12 @@ pub enum ProgressMode {
 #[derive(Debug, Args)]
 pub struct SeatsArgs {
     /// Output format.
-    #[arg(long, value_enum, default_value_t = SeatsFormat::Table)]
-    pub format: SeatsFormat,
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SeatsFormat {
+pub enum TableFormat {
     Table,
     Csv,
     Json,
@@ -133,6 +220,30 @@ pub enum SeatsFormat {
 
 #[derive(Debug, Args)]
 pub struct UsersArgs {
+    /// Write to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Show at most N runs (0: all).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
     /// Write to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,

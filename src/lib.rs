@@ -15,6 +15,7 @@ pub mod output;
 pub mod password;
 pub mod pipeline;
 pub mod plan;
+pub mod progress;
 pub mod roles;
 pub mod rules;
 pub mod summary;

@@ -3,14 +3,27 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use onboard::cli::LogFormat;
 
 fn main() -> ExitCode {
     let cli = onboard::cli::Cli::parse();
     onboard::logging::init(&cli.global);
+    let log_format = cli.global.log_format;
     match onboard::cmd::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("onboard: error: {e:#}");
+            let message = format!("{e:#}");
+            match log_format {
+                LogFormat::Text => eprintln!("onboard: error: {message}"),
+                LogFormat::Json => {
+                    let fields = [("exit_code", onboard::exit::FATAL)];
+                    let fields: std::collections::BTreeMap<_, _> = fields.into();
+                    eprintln!(
+                        "{}",
+                        onboard::logging::json_line("ERROR", &message, &fields, None)
+                    );
+                }
+            }
             ExitCode::from(onboard::exit::FATAL)
         }
     }

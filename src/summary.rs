@@ -48,8 +48,9 @@ impl Summary {
         self.status.get(status).copied().unwrap_or(0)
     }
 
-    /// The human summary, as printed on stderr.
-    pub fn print(&self, out: &mut impl Write) -> std::io::Result<()> {
+    /// The human summary, as printed on stderr: lists of codes wrapped to `width`
+    /// columns, the seat lines aligned so the pools read as a table.
+    pub fn print(&self, out: &mut impl Write, width: usize) -> std::io::Result<()> {
         let mode = if self.dry_run {
             " (dry run: nothing written)"
         } else {
@@ -64,28 +65,30 @@ impl Summary {
             .iter()
             .map(|s| format!("{} {}", s.as_str(), self.count(s.as_str())))
             .collect();
-        writeln!(out, "  status: {}", counts.join(", "))?;
-        if !self.errors.is_empty() {
-            let errs: Vec<String> = self
-                .errors
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect();
-            writeln!(out, "  errors: {}", errs.join(", "))?;
+        write_list(out, "  status: ", &counts, width)?;
+        for (title, codes) in [
+            ("  errors: ", &self.errors),
+            ("  warnings: ", &self.warnings),
+        ] {
+            if !codes.is_empty() {
+                let items: Vec<String> = codes.iter().map(|(k, v)| format!("{k} {v}")).collect();
+                write_list(out, title, &items, width)?;
+            }
         }
-        if !self.warnings.is_empty() {
-            let w: Vec<String> = self
-                .warnings
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect();
-            writeln!(out, "  warnings: {}", w.join(", "))?;
-        }
+        let w_sku = self.seats.iter().map(|s| s.sku.chars().count()).max();
+        let digits = |n: &dyn Fn(&SeatChange) -> String| {
+            self.seats.iter().map(|s| n(s).len()).max().unwrap_or(0)
+        };
+        let w_before = digits(&|s| s.assigned_before.to_string());
+        let w_after = digits(&|s| s.assigned_after.to_string());
+        let w_bought = digits(&|s| s.purchased.to_string());
         for s in &self.seats {
+            let sku = format!("{}:", s.sku);
+            let w_sku = w_sku.unwrap_or(0) + 1;
             writeln!(
                 out,
-                "  seats {}: {} → {} of {} assigned ({} available)",
-                s.sku, s.assigned_before, s.assigned_after, s.purchased, s.available_after
+                "  seats {sku:<w_sku$} {:>w_before$} → {:>w_after$} of {:>w_bought$} assigned ({} available)",
+                s.assigned_before, s.assigned_after, s.purchased, s.available_after
             )?;
         }
         writeln!(
@@ -101,6 +104,21 @@ impl Summary {
             )?,
         }
         Ok(())
+    }
+
+    /// The summary as one JSON log line (`--log-format json`): message `import summary`,
+    /// the whole summary under `summary`, the run id in `span` as on every log line.
+    pub fn json_line(&self) -> String {
+        #[derive(Serialize)]
+        struct Fields<'a> {
+            summary: &'a Summary,
+        }
+        crate::logging::json_line(
+            "INFO",
+            "import summary",
+            &Fields { summary: self },
+            Some(&self.run_id),
+        )
     }
 
     /// Writes the JSON summary via a temporary file, so a reader never sees half of it.
@@ -119,7 +137,72 @@ impl Summary {
     }
 }
 
+/// `title` then the items joined by ", ", wrapped before an item that would pass `width`;
+/// continuation lines are indented under the first item.
+fn write_list(
+    out: &mut impl Write,
+    title: &str,
+    items: &[String],
+    width: usize,
+) -> std::io::Result<()> {
+    let indent = title.chars().count();
+    let mut line = title.to_string();
+    let mut used = indent;
+    for (i, item) in items.iter().enumerate() {
+        let last = i + 1 == items.len();
+        let piece = if last {
+            item.clone()
+        } else {
+            format!("{item},")
+        };
+        let len = piece.chars().count();
+        if used > indent {
+            if used + 1 + len > width {
+                writeln!(out, "{line}")?;
+                line = " ".repeat(indent);
+                used = indent;
+            } else {
+                line.push(' ');
+                used += 1;
+            }
+        }
+        line.push_str(&piece);
+        used += len;
+    }
+    writeln!(out, "{line}")
+}
+
 /// Now as RFC 3339 in UTC, to the second.
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_list;
+
+    fn list(items: &[&str], width: usize) -> String {
+        let items: Vec<String> = items.iter().map(|s| s.to_string()).collect();
+        let mut out = Vec::new();
+        write_list(&mut out, "  errors: ", &items, width).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn lists_wrap_before_the_item_that_would_pass_the_width() {
+        let items = ["required 491", "invalid_email 590", "too_long 510"];
+        assert_eq!(
+            list(&items, 100),
+            "  errors: required 491, invalid_email 590, too_long 510\n"
+        );
+        assert_eq!(
+            list(&items, 42),
+            "  errors: required 491, invalid_email 590,\n          too_long 510\n"
+        );
+        // An item longer than the width still gets a line of its own, whole.
+        assert_eq!(
+            list(&items, 10),
+            "  errors: required 491,\n          invalid_email 590,\n          too_long 510\n"
+        );
+    }
 }

@@ -9,3 +9,4 @@ mod errors;
 mod import;
 mod inputs;
 mod properties;
+mod scheduler;

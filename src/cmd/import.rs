@@ -1,15 +1,15 @@
 //! `onboard import`: turns the arguments into an [`ImportJob`], runs it, reports.
 
-use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Result;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cli::{GlobalArgs, ImportArgs, ProgressMode};
+use crate::cli::{GlobalArgs, ImportArgs, LogFormat};
 use crate::output::Destination;
 use crate::pipeline::{self, ImportJob};
+use crate::progress::Progress;
 use crate::tenant::Tenant;
 
 pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
@@ -22,6 +22,12 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
         .jobs
         .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let saving = if args.dry_run {
+        "finishing the result file".to_string()
+    } else {
+        format!("committing to {}", global.directory.display())
+    };
+    let progress = Progress::new(global.quiet, args.progress, &args.input, saving);
     let job = ImportJob {
         input: args.input.clone(),
         tenant,
@@ -37,47 +43,36 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
         allow_global_admin: args.allow_global_admin,
         jobs,
         lock_timeout: Duration::from_secs(args.lock_timeout),
-        progress: progress_bar(global.quiet, args.progress),
+        progress: progress.bar(),
     };
     let (summary, end) = pipeline::run(job)?;
+    progress.done();
     if let Some(path) = &args.summary {
         summary.write_json(path)?;
     }
     if !global.quiet {
-        summary.print(&mut std::io::stderr().lock())?;
+        let mut err = std::io::stderr().lock();
+        match global.log_format {
+            LogFormat::Text => summary.print(&mut err, summary_width())?,
+            LogFormat::Json => writeln!(err, "{}", summary.json_line())?,
+        }
     }
     Ok(end.exit_code())
 }
 
+/// Columns for the summary's lists: the terminal's, up to 100; 100 when not a terminal.
+fn summary_width() -> usize {
+    let columns = console::Term::stderr()
+        .size_checked()
+        .map_or(100, |(_, c)| usize::from(c));
+    columns.clamp(40, 100)
+}
+
 /// `<input stem>.results.csv` in the current folder.
-fn default_output(input: &std::path::Path) -> PathBuf {
+fn default_output(input: &Path) -> PathBuf {
     let stem = input
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "onboard".to_string());
     PathBuf::from(format!("{stem}.results.csv"))
-}
-
-fn progress_bar(quiet: bool, mode: ProgressMode) -> ProgressBar {
-    let show = match mode {
-        ProgressMode::Never => false,
-        ProgressMode::Always => true,
-        ProgressMode::Auto => std::io::stderr().is_terminal(),
-    };
-    if quiet || !show {
-        return ProgressBar::hidden();
-    }
-    // Drawn as a terminal-like target so `--progress always` draws even when stderr is
-    // not a terminal (indicatif's own stderr target hides itself then).
-    let target =
-        ProgressDrawTarget::term_like_with_hz(Box::new(console::Term::buffered_stderr()), 10);
-    let bar = ProgressBar::with_draw_target(Some(0), target);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] [{wide_bar}] {percent:>3}% {binary_bytes_per_sec} ETA {eta}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    bar
 }

@@ -1,6 +1,9 @@
 //! One module per command; each has a `run` that reads, works and writes.
 
+mod completions;
 mod import;
+mod man;
+mod runs;
 mod seats;
 mod template;
 mod users;
@@ -16,6 +19,9 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Seats(args) => seats::run(&cli.global, args),
         Command::Users(args) => users::run(&cli.global, args),
         Command::Template(args) => template::run(args),
+        Command::Runs(args) => runs::run(&cli.global, args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     }
 }
 

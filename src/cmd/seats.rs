@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::cli::{GlobalArgs, SeatsArgs, SeatsFormat};
+use crate::cli::{GlobalArgs, SeatsArgs, TableFormat};
 use crate::directory::{Access, Directory};
 use crate::tenant::Tenant;
 
@@ -61,13 +61,13 @@ pub fn run(global: &GlobalArgs, args: SeatsArgs) -> Result<u8> {
     Ok(crate::exit::OK)
 }
 
-fn write(out: &mut impl Write, rows: &[SeatRow], format: SeatsFormat) -> Result<()> {
+fn write(out: &mut impl Write, rows: &[SeatRow], format: TableFormat) -> Result<()> {
     match format {
-        SeatsFormat::Json => {
+        TableFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, rows)?;
             writeln!(out)?;
         }
-        SeatsFormat::Csv => {
+        TableFormat::Csv => {
             let mut w = csv::Writer::from_writer(&mut *out);
             w.write_record(["SKU", "Name", "Purchased", "Assigned", "Available"])?;
             for r in rows {
@@ -75,14 +75,15 @@ fn write(out: &mut impl Write, rows: &[SeatRow], format: SeatsFormat) -> Result<
             }
             w.flush()?;
         }
-        SeatsFormat::Table => write_table(out, rows)?,
+        TableFormat::Table => write_table(out, rows)?,
     }
     Ok(())
 }
 
-/// An aligned table with a bar of assigned/purchased per SKU.
+/// An aligned table with a bar and the percentage of assigned/purchased per SKU. Both
+/// round down, so a full bar and 100% mean no seat is left.
 fn write_table(out: &mut impl Write, rows: &[SeatRow]) -> std::io::Result<()> {
-    const BAR: usize = 20;
+    const BAR: u64 = 20;
     let w_sku = rows
         .iter()
         .map(|r| r.sku.chars().count())
@@ -97,31 +98,30 @@ fn write_table(out: &mut impl Write, rows: &[SeatRow]) -> std::io::Result<()> {
         .max(4);
     writeln!(
         out,
-        "{:<w_sku$}  {:<w_name$}  {:>9}  {:>8}  {:>9}  usage",
+        "{:<w_sku$}  {:<w_name$}  {:>9}  {:>8}  {:>9}  USAGE",
         "SKU", "NAME", "PURCHASED", "ASSIGNED", "AVAILABLE"
     )?;
     for r in rows {
-        let filled = if r.purchased == 0 {
-            if r.assigned > 0 {
-                BAR
-            } else {
-                0
-            }
-        } else {
-            ((r.assigned as f64 / r.purchased as f64) * BAR as f64)
-                .round()
-                .min(BAR as f64) as usize
+        let (filled, percent) = match (r.purchased, r.assigned) {
+            // Assigned but none purchased (a licence gone from the tenant file): over.
+            (0, 0) => (0, "-".to_string()),
+            (0, _) => (BAR, "over".to_string()),
+            (p, a) => (
+                a.min(p) * BAR / p,
+                format!("{}%", u128::from(a) * 100 / u128::from(p)),
+            ),
         };
+        let filled = filled as usize;
         writeln!(
             out,
-            "{:<w_sku$}  {:<w_name$}  {:>9}  {:>8}  {:>9}  [{}{}]",
+            "{:<w_sku$}  {:<w_name$}  {:>9}  {:>8}  {:>9}  [{}{}] {percent:>4}",
             r.sku,
             r.name,
             r.purchased,
             r.assigned,
             r.available,
             "#".repeat(filled),
-            ".".repeat(BAR - filled)
+            ".".repeat(BAR as usize - filled)
         )?;
     }
     Ok(())
