@@ -435,7 +435,7 @@ impl Run<'_> {
                         run_id: self.run_id.clone(),
                         started_at: self.started_at.clone(),
                         finished_at: finished_at.clone(),
-                        input_name: job.input.display().to_string(),
+                        input_name: absolute(&job.input),
                         input_sha256: input_sha256.clone(),
                         dry_run: false,
                         rows: tally.rows,
