@@ -340,6 +340,14 @@ impl Run<'_> {
                     tally.add(p);
                 }
                 job.progress.set_position(position.min(file_len));
+                if !job.progress.is_hidden() {
+                    let seconds = self.started.elapsed().as_secs_f64().max(0.001);
+                    job.progress.set_message(format!(
+                        "{} rows, {:.0} rows/s",
+                        tally.rows,
+                        tally.rows as f64 / seconds
+                    ));
+                }
                 debug!(rows = tally.rows, "batch done");
                 if db_thread.is_some() {
                     if db_tx.send(planned).is_err() {
