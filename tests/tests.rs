@@ -6,6 +6,7 @@ mod workdir;
 mod commands;
 mod crash;
 mod errors;
+mod hostile;
 mod import;
 mod inputs;
 mod properties;
