@@ -81,6 +81,11 @@ impl Input {
         if meta.is_dir() {
             bail!("input {shown} is a folder, not a CSV file");
         }
+        // The input is read more than once (hashed, maybe read again as Windows-1252): a
+        // pipe would give its bytes to the first read only and block the next.
+        if !meta.is_file() {
+            bail!("input {shown} is not a regular file (a pipe, socket or device); save it to a file first");
+        }
         let mut file =
             File::open(path).with_context(|| format!("cannot read input file {shown}"))?;
         let mut head = vec![0u8; 1 << 20];

@@ -230,6 +230,32 @@ fn a_symlink_loop() {
 }
 
 #[test]
+fn a_named_pipe() {
+    // `onboard import <(curl …)` or a FIFO: the input is read more than once, so a pipe
+    // would hang the second read. Refused up front (the spec is silent).
+    let wd = Workdir::new();
+    let made = std::process::Command::new("mkfifo")
+        .arg(wd.path("in.csv"))
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: cannot make a named pipe with mkfifo");
+        return;
+    }
+    assert_eq!(
+        fatal(&wd, "in.csv"),
+        "onboard: error: input in.csv is not a regular file (a pipe, socket or device); save it to a file first"
+    );
+}
+
+#[test]
+fn a_device() {
+    assert_eq!(
+        fatal(&Workdir::new(), "/dev/null"),
+        "onboard: error: input /dev/null is not a regular file (a pipe, socket or device); save it to a file first"
+    );
+}
+
+#[test]
 fn an_unreadable_file() {
     use std::os::unix::fs::PermissionsExt;
     let wd = Workdir::new();
