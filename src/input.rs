@@ -298,12 +298,19 @@ fn starts_as_utf8(head: &[u8]) -> bool {
 fn read_prefix(r: &mut impl Read) -> io::Result<Vec<u8>> {
     let mut prefix = Vec::with_capacity(64 << 10);
     let mut chunk = vec![0u8; 64 << 10];
+    let mut scanned = 0;
     loop {
         let n = r.read(&mut chunk)?;
         if n == 0 {
             break;
         }
         prefix.extend_from_slice(&chunk[..n]);
+        // Look for the lines again only when the prefix has doubled, so that a first
+        // line of many megabytes is scanned a few times, not once for every chunk.
+        if prefix.len() < 2 * scanned && prefix.len() < SNIFF_LIMIT {
+            continue;
+        }
+        scanned = prefix.len();
         let (_, second) = first_two_lines(&prefix);
         let second_complete = second.as_ptr_range().end < prefix.as_ptr_range().end;
         if (second_complete && !second.is_empty()) || prefix.len() >= SNIFF_LIMIT {

@@ -306,6 +306,32 @@ fn ragged_rows() {
 }
 
 #[test]
+fn a_10_mb_field() {
+    // Fails alone as too_long, and quickly: the header sniffing once scanned the first
+    // lines again for every 64 KiB read, which took 10 s for this file in a debug build.
+    let wd = Workdir::new();
+    let mut text = String::from("User Name,Display Name,City\r\nanna@contoso.com,Anna,");
+    text.push_str(&"x".repeat(10_000_000));
+    text.push_str("\r\nbob@contoso.com,Bob,Ede\r\n");
+    let started = std::time::Instant::now();
+    let results = import(&wd, text, 1);
+    assert_eq!(
+        results,
+        format!(
+            "{RESULT_HEADER}\
+2,anna@contoso.com,Anna,failed,,,,too_long: City is 10000000 characters; at most 256 are allowed
+3,bob@contoso.com,Bob,created,<password>,,,
+"
+        )
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
 fn a_row_with_10000_fields() {
     let wd = Workdir::new();
     let wide = format!("anna@contoso.com,Anna{}", ",".repeat(9998));
