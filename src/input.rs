@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::{self, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, WINDOWS_1252};
 use encoding_rs_io::DecodeReaderBytesBuilder;
 use tracing::warn;
@@ -171,9 +171,9 @@ impl Input {
         // blank line it may add is skipped like any other.
         let whole = Cursor::new(prefix).chain(inner).chain(&b"\n"[..]);
         let source: Box<dyn Read + Send> = if cr_only {
-            Box::new(CrToLf(whole))
+            Box::new(QuoteCheck::new(CrToLf(whole), delimiter))
         } else {
-            Box::new(whole)
+            Box::new(QuoteCheck::new(whole, delimiter))
         };
         // Records end at LF only (a CR before it is trimmed with the cell), so the csv
         // reader counts every line itself and each record's first line can be derived.
@@ -189,7 +189,7 @@ impl Input {
         let mut header_line = 0;
         while reader
             .read_byte_record(&mut header)
-            .with_context(|| format!("cannot read {shown}"))?
+            .map_err(|e| read_error(path, e))?
         {
             header_line = first_line(&reader, &header);
             if header_line == 1 && version_line {
@@ -223,7 +223,7 @@ impl Input {
             let more = self
                 .reader
                 .read_byte_record(&mut row.record)
-                .with_context(|| format!("cannot read {}", self.path.display()))?;
+                .map_err(|e| read_error(&self.path, e))?;
             if !more {
                 return Ok(false);
             }
@@ -259,6 +259,155 @@ impl Input {
 fn first_line<R: Read>(reader: &csv::Reader<R>, record: &csv::ByteRecord) -> u64 {
     let embedded = record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
     reader.position().line().saturating_sub(embedded + 1).max(1)
+}
+
+/// The error of a failed read; a quote that is never closed is named with its place.
+fn read_error(path: &Path, e: csv::Error) -> anyhow::Error {
+    if let csv::ErrorKind::Io(io) = e.kind() {
+        if let Some(q) = io.get_ref().and_then(|i| i.downcast_ref::<UnclosedQuote>()) {
+            return anyhow!(
+                "{}, line {}, column {}: {q}",
+                path.display(),
+                q.line,
+                q.column
+            );
+        }
+    }
+    anyhow::Error::new(e).context(format!("cannot read {}", path.display()))
+}
+
+/// A quoted cell still open at the end of the input.
+#[derive(Debug)]
+struct UnclosedQuote {
+    line: u64,
+    column: u64,
+}
+
+impl std::fmt::Display for UnclosedQuote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "the quote that opens this cell is never closed, so the rest of the file would be read as one cell",
+        )
+    }
+}
+
+impl std::error::Error for UnclosedQuote {}
+
+/// Where the csv reader is in a record, as far as quotes go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quoting {
+    /// At the start of a cell, where a quote opens a quoted cell.
+    CellStart,
+    /// In an unquoted cell, or after a quoted cell's closing quote: quotes are data.
+    Unquoted,
+    /// In a quoted cell.
+    Quoted,
+    /// In a quoted cell right after a quote: a second quote is an escaped quote, anything
+    /// else means the first one closed the cell.
+    QuotedQuote,
+}
+
+/// Follows the quoting of the bytes on their way to the csv reader (its rules: a quote
+/// opens a quoted cell only at the start of a cell, `""` inside is a quote). The reader
+/// takes everything after a quote that is never closed as one cell and does not say so;
+/// this fails the read at the end of the input with [`UnclosedQuote`] instead, so that a
+/// file with a stray quote is not imported as if it ended there.
+struct QuoteCheck<R> {
+    inner: R,
+    delimiter: u8,
+    state: Quoting,
+    /// Line and column (cell) of the next byte, counted from 1.
+    line: u64,
+    column: u64,
+    /// Where the open quoted cell started.
+    opened: (u64, u64),
+}
+
+impl<R> QuoteCheck<R> {
+    fn new(inner: R, delimiter: u8) -> QuoteCheck<R> {
+        QuoteCheck {
+            inner,
+            delimiter,
+            state: Quoting::CellStart,
+            line: 1,
+            column: 1,
+            opened: (0, 0),
+        }
+    }
+}
+
+impl<R: Read> Read for QuoteCheck<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() && self.state == Quoting::Quoted {
+            let (line, column) = self.opened;
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                UnclosedQuote { line, column },
+            ));
+        }
+        self.follow(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl<R> QuoteCheck<R> {
+    /// Moves over `bytes` from quote to quote: between two quotes only the line breaks
+    /// and delimiters are counted, which is fast.
+    fn follow(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let quote = memchr::memchr(b'"', bytes);
+            let (span, rest) = match quote {
+                Some(q) => (&bytes[..q], &bytes[q + 1..]),
+                None => (bytes, &[][..]),
+            };
+            match self.state {
+                Quoting::Quoted => {
+                    self.line += count(span, b'\n');
+                    if quote.is_some() {
+                        self.state = Quoting::QuotedQuote;
+                    }
+                }
+                Quoting::QuotedQuote if span.is_empty() => self.state = Quoting::Quoted,
+                _ => {
+                    self.outside_quotes(span);
+                    if quote.is_some() {
+                        if self.state == Quoting::CellStart {
+                            self.opened = (self.line, self.column);
+                            self.state = Quoting::Quoted;
+                        } else {
+                            self.state = Quoting::Unquoted;
+                        }
+                    }
+                }
+            }
+            bytes = rest;
+        }
+    }
+
+    /// Counts the lines and cells of bytes outside quotes; the state after them depends
+    /// on the last one.
+    fn outside_quotes(&mut self, span: &[u8]) {
+        let Some(&last) = span.last() else {
+            return;
+        };
+        match memchr::memrchr(b'\n', span) {
+            Some(lf) => {
+                self.line += count(span, b'\n');
+                self.column = 1 + count(&span[lf + 1..], self.delimiter);
+            }
+            None => self.column += count(span, self.delimiter),
+        }
+        self.state = if last == b'\n' || last == self.delimiter {
+            Quoting::CellStart
+        } else {
+            Quoting::Unquoted
+        };
+    }
+}
+
+fn count(bytes: &[u8], byte: u8) -> u64 {
+    bytes.iter().filter(|&&b| b == byte).count() as u64
 }
 
 /// Turns every CR into LF.
@@ -397,6 +546,70 @@ fn sniff_delimiter(header: &[u8]) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The csv reader's quoting byte by byte: where the open quoted cell started, if one
+    /// is open at the end.
+    fn open_quote(bytes: &[u8], delimiter: u8) -> Option<(u64, u64)> {
+        let (mut state, mut line, mut column, mut opened) = (Quoting::CellStart, 1, 1, (0, 0));
+        for &b in bytes {
+            state = match (state, b) {
+                (Quoting::Quoted, b'"') => Quoting::QuotedQuote,
+                (Quoting::Quoted, _) => Quoting::Quoted,
+                (Quoting::CellStart, b'"') => {
+                    opened = (line, column);
+                    Quoting::Quoted
+                }
+                (Quoting::QuotedQuote, b'"') => Quoting::Quoted,
+                (_, b'\n') => {
+                    column = 1;
+                    Quoting::CellStart
+                }
+                (_, d) if d == delimiter => {
+                    column += 1;
+                    Quoting::CellStart
+                }
+                _ => Quoting::Unquoted,
+            };
+            line += u64::from(b == b'\n');
+        }
+        (state == Quoting::Quoted).then_some(opened)
+    }
+
+    /// Gives its bytes in pieces of the given sizes, in turn.
+    struct Pieces<'a>(&'a [u8], Vec<usize>, usize);
+
+    impl Read for Pieces<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let want = self.1[self.2 % self.1.len()];
+            self.2 += 1;
+            let n = want.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+        #[test]
+        fn quote_check_agrees_with_byte_by_byte_quoting(
+            bytes in proptest::collection::vec(proptest::sample::select(b"a;,\"\n".to_vec()), 0..200),
+            pieces in proptest::collection::vec(1usize..9, 1..5),
+            delimiter in proptest::sample::select(vec![b',', b';']),
+        ) {
+            let mut check = QuoteCheck::new(Pieces(&bytes, pieces, 0), delimiter);
+            let mut out = Vec::new();
+            let found = match check.read_to_end(&mut out) {
+                Ok(_) => None,
+                Err(e) => {
+                    let q = e.get_ref().and_then(|i| i.downcast_ref::<UnclosedQuote>()).unwrap();
+                    Some((q.line, q.column))
+                }
+            };
+            prop_assert_eq!(found, open_quote(&bytes, delimiter));
+        }
+    }
 
     #[test]
     fn sniffs_the_delimiter_from_the_header() {
