@@ -155,18 +155,26 @@ impl Input {
         if prefix.iter().all(|b| b.is_ascii_whitespace()) {
             bail!("{shown}: the file is empty (no header line)");
         }
-        let (first, second) = first_two_lines(&prefix);
-        let version_line = is_version_line(first);
-        let header_bytes = if version_line { second } else { first };
-        if header_bytes.contains(&0) {
-            bail!(
-                "{shown}, line {}: the header contains NUL bytes; the file is binary or UTF-16 without a BOM (save it as CSV UTF-8)",
-                if version_line { 2 } else { 1 }
-            );
-        }
-        let delimiter = sniff_delimiter(header_bytes);
         // Old Mac Excel ends lines with CR alone: make them LF so lines count the same.
         let cr_only = !prefix.contains(&b'\n') && prefix.contains(&b'\r');
+        let (first, second) = first_two_lines(&prefix);
+        // A first line that says what follows: Excel's `sep=;` or Entra's `version:v1.0`.
+        let sep = sep_line(first);
+        let version_line = sep.is_none() && is_version_line(first);
+        let header_bytes = if sep.is_some() || version_line {
+            second
+        } else {
+            first
+        };
+        if header_bytes.contains(&0) {
+            let before = &prefix[..header_bytes.as_ptr() as usize - prefix.as_ptr() as usize];
+            let line_break = if cr_only { b'\r' } else { b'\n' };
+            bail!(
+                "{shown}, line {}: the header contains NUL bytes; the file is binary or UTF-16 without a BOM (save it as CSV UTF-8)",
+                1 + before.iter().filter(|&&b| b == line_break).count()
+            );
+        }
+        let delimiter = sep.unwrap_or_else(|| sniff_delimiter(header_bytes));
         // A final LF makes every record end with one, which `first_line` relies on; the
         // blank line it may add is skipped like any other.
         let whole = Cursor::new(prefix).chain(inner).chain(&b"\n"[..]);
@@ -185,20 +193,34 @@ impl Input {
             .buffer_capacity(256 << 10)
             .from_reader(source);
 
+        // The header is the first line that is not blank, after the `sep=` or `version:`
+        // line if there is one.
         let mut header = csv::ByteRecord::new();
         let mut header_line = 0;
+        let mut first_line_seen = None;
         while reader
             .read_byte_record(&mut header)
             .map_err(|e| read_error(path, e))?
         {
-            header_line = first_line(&reader, &header);
-            if header_line == 1 && version_line {
+            if header.len() == 1 && header[0].iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
+            let line = first_line(&reader, &header);
+            if (sep.is_some() || version_line) && first_line_seen.is_none() {
+                first_line_seen = Some(line);
+                continue;
+            }
+            header_line = line;
             break;
         }
-        if header_line == 0 || (version_line && header_line == 1) {
-            bail!("{shown}: there is no header line after the `version:` line");
+        if header_line == 0 {
+            match first_line_seen {
+                Some(line) => bail!(
+                    "{shown}, line {line}: the `{}` line is not followed by a header line",
+                    if version_line { "version:" } else { "sep=" }
+                ),
+                None => bail!("{shown}: the file is empty (no header line)"),
+            }
         }
         let cells: Vec<&str> = header
             .iter()
@@ -469,16 +491,26 @@ fn read_prefix(r: &mut impl Read) -> io::Result<Vec<u8>> {
     Ok(prefix)
 }
 
-/// The first two lines (ends outside quotes), without their line endings.
+/// The first two lines that are not blank (ends outside quotes), without their line
+/// endings.
 fn first_two_lines(buf: &[u8]) -> (&[u8], &[u8]) {
-    let first_end = line_end(buf);
-    let first = &buf[..first_end];
-    let mut rest = &buf[first_end..];
-    while let [b'\r' | b'\n', tail @ ..] = rest {
-        rest = tail;
+    let buf = skip_blank_lines(buf);
+    let first = &buf[..line_end(buf)];
+    let rest = skip_blank_lines(&buf[first.len()..]);
+    (first, &rest[..line_end(rest)])
+}
+
+/// `buf` from the start of its first line that holds more than spaces.
+fn skip_blank_lines(buf: &[u8]) -> &[u8] {
+    let mut start = 0;
+    for (i, &b) in buf.iter().enumerate() {
+        match b {
+            b'\r' | b'\n' => start = i + 1,
+            b' ' => {}
+            _ => break,
+        }
     }
-    let second = &rest[..line_end(rest)];
-    (first, second)
+    &buf[start..]
 }
 
 fn line_end(buf: &[u8]) -> usize {
@@ -503,6 +535,16 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
         .rposition(|c| !c.is_ascii_whitespace())
         .map_or(start, |e| e + 1);
     &b[start..end]
+}
+
+/// The delimiter named by Excel's `sep=;` first line (`,` `;` or tab), if it is one.
+fn sep_line(line: &[u8]) -> Option<u8> {
+    match line {
+        [s, e, p, b'=', d] if [*s, *e, *p].eq_ignore_ascii_case(b"sep") => {
+            matches!(d, b',' | b';' | b'\t').then_some(*d)
+        }
+        _ => None,
+    }
 }
 
 /// An Entra template's first line: `version:v1.0`, maybe padded with delimiters by Excel.
@@ -629,10 +671,24 @@ mod tests {
     }
 
     #[test]
+    fn knows_the_excel_sep_line() {
+        assert_eq!(sep_line(b"sep=;"), Some(b';'));
+        assert_eq!(sep_line(b"SEP=\t"), Some(b'\t'));
+        assert_eq!(sep_line(b"sep=,"), Some(b','));
+        assert_eq!(sep_line(b"sep=|"), None);
+        assert_eq!(sep_line(b"sep=;;"), None);
+        assert_eq!(sep_line(b"User Name;sep=;"), None);
+    }
+
+    #[test]
     fn splits_the_first_two_lines_outside_quotes() {
         assert_eq!(
             first_two_lines(b"a,\"b\nc\"\r\nd,e\r\nf"),
             (&b"a,\"b\nc\""[..], &b"d,e"[..])
+        );
+        assert_eq!(
+            first_two_lines(b"\r\n  \r\na;b\r\n\r\n\r\nc;d"),
+            (&b"a;b"[..], &b"c;d"[..])
         );
     }
 }

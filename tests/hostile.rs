@@ -649,6 +649,71 @@ fn nbsp_padded_cells() {
     );
 }
 
+#[test]
+fn excel_sep_line() {
+    // Excel writes and reads a first line `sep=;` that names the delimiter; the header
+    // follows it on line 2 (the spec is silent; Excel users expect it to work).
+    let wd = Workdir::new();
+    let results = import(
+        &wd,
+        crlf(&[
+            "sep=;",
+            "User Name;Display Name;City",
+            "anna@contoso.com;Anna;Den Haag, centrum",
+        ]),
+        0,
+    );
+    assert_eq!(
+        results,
+        "Line;User Name;Display Name;Status;Password;Licenses;Warnings;Errors\n\
+         3;anna@contoso.com;Anna;created;<password>;;;\n"
+    );
+    assert_eq!(wd.query("SELECT city FROM users"), [["Den Haag, centrum"]]);
+}
+
+#[test]
+fn excel_sep_line_with_another_delimiter() {
+    // Only , ; and tab are delimiters (SPEC §3): `sep=|` is not understood, so it is
+    // read as the header.
+    assert_eq!(
+        fatal_input(crlf(&["sep=|", "User Name|Display Name", "anna@contoso.com|Anna"])),
+        "onboard: error: in.csv: bad header: line 1, column 1: unknown column `sep=|`; known columns are: User Name, First Name, Last Name, Display Name, Job Title, Department, Office Number, Office Phone, Mobile Phone, Fax, Alternate email address, Address, City, State or Province, ZIP or Postal Code, Country or Region, Usage Location, Licenses, Disabled Apps, Roles, Password, Block Sign In, Employee ID"
+    );
+}
+
+#[test]
+fn excel_sep_line_and_nothing_else() {
+    assert_eq!(
+        fatal_input("sep=;\r\n\r\n"),
+        "onboard: error: in.csv, line 1: the `sep=` line is not followed by a header line"
+    );
+}
+
+#[test]
+fn blank_lines_before_the_header() {
+    // Blank lines are ignored everywhere (README), also before the header, whatever the
+    // line ends; the delimiter is still found from the header, and lines are counted.
+    for (text, results) in [
+        (
+            "\r\n  \r\nUser Name;Display Name\r\n\r\nanna@contoso.com;Anna\r\n",
+            "Line;User Name;Display Name;Status;Password;Licenses;Warnings;Errors\n\
+             5;anna@contoso.com;Anna;created;<password>;;;\n",
+        ),
+        (
+            "\n\nUser Name,Display Name\nanna@contoso.com,Anna\n",
+            "Line,User Name,Display Name,Status,Password,Licenses,Warnings,Errors\n\
+             4,anna@contoso.com,Anna,created,<password>,,,\n",
+        ),
+        (
+            "\r\rUser Name\tDisplay Name\ranna@contoso.com\tAnna\r",
+            "Line\tUser Name\tDisplay Name\tStatus\tPassword\tLicenses\tWarnings\tErrors\n\
+             4\tanna@contoso.com\tAnna\tcreated\t<password>\t\t\t\n",
+        ),
+    ] {
+        assert_eq!(import(&Workdir::new(), text, 0), results, "{text:?}");
+    }
+}
+
 // --- Entra template -------------------------------------------------------------------
 
 #[test]
@@ -676,6 +741,43 @@ fn example_rows_in_the_middle_of_an_entra_file() {
 "
         )
     );
+}
+
+#[test]
+fn an_entra_version_line_and_nothing_else() {
+    for text in ["version:v1.0\r\n", "version:v1.0,,,\r\n\r\n", "version:"] {
+        assert_eq!(
+            fatal_input(text),
+            "onboard: error: in.csv, line 1: the `version:` line is not followed by a header line",
+            "{text:?}"
+        );
+    }
+    // A row of empty cells after it is a header without names.
+    assert_eq!(
+        fatal_input("version:v1.0,,,\r\n\r\n,,,\r\n"),
+        "onboard: error: in.csv: bad header: line 3, column 1: the header cell is empty"
+    );
+}
+
+#[test]
+fn an_entra_version_line_then_a_blank_line() {
+    // Excel saves CRLF: the blank line is a cell with a CR. Before, it was taken as an
+    // empty header with CRLF and skipped with LF.
+    for eol in ["\r\n", "\n"] {
+        let text = [
+            "version:v1.0",
+            "",
+            "Name [displayName] Required,User name [userPrincipalName] Required",
+            "Anna,anna@contoso.com",
+            "",
+        ]
+        .join(eol);
+        assert_eq!(
+            import(&Workdir::new(), text, 0),
+            format!("{RESULT_HEADER}4,anna@contoso.com,Anna,created,<password>,,,\n"),
+            "{eol:?}"
+        );
+    }
 }
 
 #[test]
