@@ -6,6 +6,8 @@
 
 use anyhow::{bail, Result};
 
+use crate::rules::printable;
+
 /// A field of a user that the input can carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Field {
@@ -239,13 +241,19 @@ impl Columns {
     where
         I: IntoIterator<Item = &'a str>,
     {
+        let cells: Vec<&str> = cells
+            .into_iter()
+            .map(|c| c.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}'))
+            .collect();
+        if cells.iter().all(|c| c.is_empty()) {
+            bail!("line {line}: the header line has no column names");
+        }
         let mut index = [None; FIELD_COUNT];
         let mut fields = Vec::new();
         let mut width = 0;
         let mut bracketed = false;
         for (col, cell) in cells.into_iter().enumerate() {
             width += 1;
-            let cell = cell.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
             let column_no = col + 1;
             if cell.is_empty() {
                 bail!("line {line}, column {column_no}: the header cell is empty");
@@ -256,7 +264,8 @@ impl Columns {
                     match field_of_property(prop) {
                         Some(f) => f,
                         None => bail!(
-                            "line {line}, column {column_no}: unknown column `{cell}`{}",
+                            "line {line}, column {column_no}: unknown column `{}`{}",
+                            printable(cell),
                             did_you_mean(cell)
                         ),
                     }
@@ -264,14 +273,16 @@ impl Columns {
                 None => match field_of_header(cell) {
                     Some(f) => f,
                     None => bail!(
-                        "line {line}, column {column_no}: unknown column `{cell}`{}",
+                        "line {line}, column {column_no}: unknown column `{}`{}",
+                        printable(cell),
                         did_you_mean(cell)
                     ),
                 },
             };
             if let Some(prev) = index[field as usize] {
                 bail!(
-                    "line {line}, column {column_no}: column `{cell}` is the same field ({}) as column {}",
+                    "line {line}, column {column_no}: column `{}` is the same field ({}) as column {}",
+                    printable(cell),
                     field.header(),
                     prev + 1
                 );
@@ -345,14 +356,38 @@ fn field_of_header(cell: &str) -> Option<Field> {
         .or_else(|| ALIASES.iter().find(|(a, _)| *a == n).map(|(_, f)| *f))
 }
 
-/// `; did you mean "X"?` naming the closest known header, or nothing when none is close.
+/// `; did you mean "X"?` naming the closest known header, or the list of known headers
+/// when none is close. Closest: the field whose Entra property the name is (`Surname` is
+/// the Last Name), else a header that holds the name as words (`Mobile` → Mobile Phone),
+/// else the header fewest edits away.
 fn did_you_mean(cell: &str) -> String {
     let n = normalise(cell);
+    let squashed: String = n.split(' ').collect();
+    let by_property = FIELDS.iter().find(|f| {
+        f.entra_properties
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(&squashed))
+    });
+    let by_words = || {
+        FIELDS
+            .iter()
+            .find(|f| has_words(&f.header.to_lowercase(), &n))
+    };
+    if let Some(f) = by_property.or_else(by_words) {
+        return format!("; did you mean `{}`?", f.header);
+    }
+    let len = n.chars().count();
     let mut best: Option<(f64, &str)> = None;
     for f in &FIELDS {
         let mut candidates = vec![f.header];
         candidates.extend(f.entra_header);
         for c in candidates {
+            // Lengths more than twice apart score under 0.5 anyway; skipping them keeps a
+            // header cell of megabytes from costing minutes.
+            let c_len = c.chars().count();
+            if len > 2 * c_len || c_len > 2 * len {
+                continue;
+            }
             let score = strsim::normalized_levenshtein(&n, &c.to_lowercase());
             if best.is_none_or(|(s, _)| score > s) {
                 best = Some((score, c));
@@ -370,6 +405,15 @@ fn did_you_mean(cell: &str) -> String {
                 .join(", ")
         ),
     }
+}
+
+/// Whether `words` (lower case, single spaces) are whole words in a row of `header`.
+fn has_words(header: &str, words: &str) -> bool {
+    !words.is_empty()
+        && (header == words
+            || header.starts_with(&format!("{words} "))
+            || header.ends_with(&format!(" {words}"))
+            || header.contains(&format!(" {words} ")))
 }
 
 #[cfg(test)]
@@ -419,5 +463,23 @@ mod tests {
             e.to_string(),
             "line 1: required column `Display Name` is missing"
         );
+        let e = Columns::from_header(["", " ", ""], 1, false).unwrap_err();
+        assert_eq!(e.to_string(), "line 1: the header line has no column names");
+    }
+
+    #[test]
+    fn suggests_the_header_an_admin_means() {
+        let suggestion = |cell| did_you_mean(cell).replace("; did you mean ", "");
+        assert_eq!(suggestion("Surname"), "`Last Name`?");
+        assert_eq!(suggestion("given name"), "`First Name`?");
+        assert_eq!(suggestion("Mobile"), "`Mobile Phone`?");
+        assert_eq!(suggestion("Country"), "`Country or Region`?");
+        assert_eq!(suggestion("E-mail address"), "`Alternate email address`?");
+        assert_eq!(suggestion("Email"), "`Alternate email address`?");
+        assert_eq!(suggestion("Phone"), "`Office Phone`?");
+        assert_eq!(suggestion("Job Titel"), "`Job Title`?");
+        assert_eq!(suggestion("Employee Number"), "`Employee ID`?");
+        assert!(did_you_mean("Manager").starts_with("; known columns are: User Name,"));
+        assert!(did_you_mean(&"x".repeat(1 << 20)).starts_with("; known columns are:"));
     }
 }

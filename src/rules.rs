@@ -618,7 +618,7 @@ fn describe_char(c: char) -> String {
 }
 
 /// A value for a message with invisible characters made visible and its length capped.
-fn printable(s: &str) -> String {
+pub(crate) fn printable(s: &str) -> String {
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
         if i == 80 {
