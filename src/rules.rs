@@ -214,6 +214,20 @@ pub struct Rules<'a> {
     columns: &'a Columns,
     allow_global_admin: bool,
     default_usage_location: Option<&'static str>,
+    /// The most `+` signs in one of the tenant's licence names or SKUs.
+    license_plus: usize,
+}
+
+/// The most `+` signs in an admin role name: none has one; room for new ones.
+const ROLE_PLUS: usize = 2;
+
+/// Over this many characters a Licenses, Disabled Apps or Roles cell fails as too_long
+/// (SPEC §4: any other field over 256) and its names are not looked up: a cell of
+/// `x+x+x…` would otherwise give an error for every name.
+const NAMES_CELL_LIMIT: usize = 256;
+
+fn too_long_for_names(cell: &str) -> bool {
+    cell.len() > NAMES_CELL_LIMIT && cell.chars().count() > NAMES_CELL_LIMIT
 }
 
 /// Characters allowed in a username's local part besides ASCII letters and digits.
@@ -230,6 +244,13 @@ impl<'a> Rules<'a> {
                 .default_usage_location
                 .as_deref()
                 .and_then(countries::canonical),
+            license_plus: tenant
+                .licenses
+                .iter()
+                .flat_map(|l| [&l.sku, &l.name])
+                .map(|name| name.matches('+').count())
+                .max()
+                .unwrap_or(0),
         }
     }
 
@@ -458,8 +479,12 @@ impl<'a> Rules<'a> {
         } = row;
         let cell = cell_of(record, self.columns, Field::Licenses);
         let apps = cell_of(record, self.columns, Field::DisabledApps);
+        if too_long_for_names(cell) || too_long_for_names(apps) {
+            return;
+        }
         let tenant = self.tenant;
-        for item in split_names(cell, |name| tenant.license_index(name).is_some()) {
+        let known = |name: &str| tenant.license_index(name).is_some();
+        for item in split_names(cell, self.license_plus, known) {
             match tenant.license_index(item) {
                 Some(i) if !licenses.contains(&(i as u16)) => licenses.push(i as u16),
                 Some(_) => {}
@@ -477,7 +502,7 @@ impl<'a> Rules<'a> {
                 }
             }
         }
-        for app in split_names(apps, |_| false) {
+        for app in split_names(apps, 0, |_| false) {
             let mut found = false;
             for &l in licenses.iter() {
                 if let Some(a) = tenant.licenses[l as usize]
@@ -503,11 +528,13 @@ impl<'a> Rules<'a> {
 
     fn check_roles(&self, row: &mut CheckedRow) {
         let cell = row.cell(self.columns, Field::Roles);
-        if cell.is_empty() {
+        if cell.is_empty() || too_long_for_names(cell) {
             return;
         }
         let cell = cell.to_string();
-        for item in split_names(&cell, |name| roles::canonical_role(name).is_some()) {
+        for item in split_names(&cell, ROLE_PLUS, |name| {
+            roles::canonical_role(name).is_some()
+        }) {
             match roles::canonical_role(item) {
                 Some(role) if role == roles::GLOBAL_ADMIN && !self.allow_global_admin => {
                     row.error(
@@ -550,8 +577,9 @@ fn lowercase(s: &str) -> String {
 }
 
 /// Splits a cell of names joined by `+` or `;`. A name that itself contains `+` (such as
-/// "Enterprise Mobility + Security E3") is kept whole when `known` recognises it.
-fn split_names(cell: &str, known: impl Fn(&str) -> bool) -> SmallVec<[&str; 4]> {
+/// "Enterprise Mobility + Security E3", at most `max_plus` of them) is kept whole when
+/// `known` recognises it.
+fn split_names(cell: &str, max_plus: usize, known: impl Fn(&str) -> bool) -> SmallVec<[&str; 4]> {
     let mut out = SmallVec::new();
     if cell.is_empty() {
         return out;
@@ -574,7 +602,9 @@ fn split_names(cell: &str, known: impl Fn(&str) -> bool) -> SmallVec<[&str; 4]> 
         while i < pieces.len() {
             // Longest run of pieces, joined back with `+`, that names something known.
             let mut taken = 1;
-            for j in (i + 1..pieces.len()).rev() {
+            // Only as many pieces as a known name can span: a cell of a million `+` would
+            // otherwise try every run of them (hours).
+            for j in (i + 1..pieces.len().min(i + 1 + max_plus)).rev() {
                 if known(cell[pieces[i].0..pieces[j].1].trim()) {
                     taken = j - i + 1;
                     break;
@@ -642,11 +672,14 @@ mod tests {
     fn splits_on_plus_and_semicolon_but_keeps_known_names_whole() {
         let known = |s: &str| s == "Enterprise Mobility + Security E3";
         assert_eq!(
-            split_names("SPE_E3+Enterprise Mobility + Security E3; TEAMS ", known).as_slice(),
+            split_names("SPE_E3+Enterprise Mobility + Security E3; TEAMS ", 1, known).as_slice(),
             ["SPE_E3", "Enterprise Mobility + Security E3", "TEAMS"]
         );
-        assert_eq!(split_names("a + b", |_| false).as_slice(), ["a", "b"]);
-        assert!(split_names(" ", |_| false).is_empty());
+        assert_eq!(split_names("a + b", 0, |_| false).as_slice(), ["a", "b"]);
+        assert!(split_names(" ", 0, |_| false).is_empty());
+        let known = |s: &str| s == "a+b+c";
+        assert_eq!(split_names("a+b+c", 2, known).as_slice(), ["a+b+c"]);
+        assert_eq!(split_names("a+b+c", 1, known).as_slice(), ["a", "b", "c"]);
     }
 
     #[test]

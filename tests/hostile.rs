@@ -1043,6 +1043,42 @@ fn a_megabyte_password() {
     );
 }
 
+#[test]
+fn a_licenses_cell_of_a_million_plus_signs() {
+    // The licence, app and role names are split at `+`, and a name may hold `+` itself
+    // ("Enterprise Mobility + Security E3"): every run of pieces was tried, so these
+    // cells hung the import for hours. Now they fail as too_long, alone and at once; an
+    // over-long cell's names are not looked up (no error per name).
+    let wd = Workdir::new();
+    let plus = "+".repeat(1_000_000);
+    let names = "x+".repeat(100_000);
+    let padded = format!("{0}SPE_E3{0}", "+".repeat(100));
+    let results = import(
+        &wd,
+        crlf(&[
+            "User Name,Display Name,Licenses,Disabled Apps,Roles",
+            &format!("anna@contoso.com,Anna,{plus},,"),
+            &format!("bob@contoso.com,Bob,SPE_E3,{plus},"),
+            &format!("carl@contoso.com,Carl,,,{plus}"),
+            &format!("dirk@contoso.com,Dirk,{names},,"),
+            &format!("eva@contoso.com,Eva,{padded},,"),
+        ]),
+        1,
+    );
+    assert_eq!(
+        results,
+        format!(
+            "{RESULT_HEADER}\
+2,anna@contoso.com,Anna,failed,,,,too_long: Licenses is 1000000 characters; at most 256 are allowed
+3,bob@contoso.com,Bob,failed,,,,too_long: Disabled Apps is 1000000 characters; at most 256 are allowed
+4,carl@contoso.com,Carl,failed,,,,too_long: Roles is 1000000 characters; at most 256 are allowed
+5,dirk@contoso.com,Dirk,failed,,,,too_long: Licenses is 200000 characters; at most 256 are allowed
+6,eva@contoso.com,Eva,created,<password>,SPE_E3,,
+"
+        )
+    );
+}
+
 // --- the tenant file ------------------------------------------------------------------
 
 /// The error for a tenant file `text`, with a good input.
