@@ -222,11 +222,9 @@ impl Input {
                 None => bail!("{shown}: the file is empty (no header line)"),
             }
         }
-        let cells: Vec<&str> = header
-            .iter()
-            .map(|c| std::str::from_utf8(c).unwrap_or(""))
-            .collect();
-        let columns = Columns::from_header(cells, header_line, version_line)
+        // Not UTF-8 only in a file with a UTF-8 BOM and bad bytes: named as read.
+        let cells: Vec<_> = header.iter().map(String::from_utf8_lossy).collect();
+        let columns = Columns::from_header(cells.iter().map(|c| &**c), header_line, version_line)
             .with_context(|| format!("{shown}: bad header"))?;
         Ok(Input {
             path: path.to_path_buf(),

@@ -261,9 +261,12 @@ impl<'a> Rules<'a> {
 
     /// Applies every rule of SPEC §4 that needs only this row.
     pub fn check(&self, raw: RawRow) -> CheckedRow {
+        let mut not_utf8 = None;
         let record = csv::StringRecord::from_byte_record(raw.record).unwrap_or_else(|e| {
-            // Only a file assumed to be UTF-8 gets here; it is read again as Windows-1252.
+            // Only a file assumed to be UTF-8 gets here. Without a BOM it is read again as
+            // Windows-1252; with a UTF-8 BOM the row fails (below) rather than keep U+FFFD.
             self.invalid_utf8.store(true, Ordering::Relaxed);
+            not_utf8 = Some(e.utf8_error().field());
             csv::StringRecord::from_byte_record_lossy(e.into_byte_record())
         });
         let mut row = CheckedRow {
@@ -271,6 +274,15 @@ impl<'a> Rules<'a> {
             record,
             ..CheckedRow::default()
         };
+        if let Some(col) = not_utf8 {
+            let name = self
+                .columns
+                .field_at(col)
+                .map_or_else(|| format!("field {}", col + 1), |f| f.header().to_string());
+            let value = printable(row.record.get(col).unwrap_or("").trim());
+            let msg = format!("{name} is not valid UTF-8 text (read as `{value}`)");
+            row.error(Code::InvalidValue, msg);
+        }
         let width = row.record.len();
         if width != self.columns.width {
             let (user, _) = self.user_name(row.cell(self.columns, Field::UserName));

@@ -646,6 +646,33 @@ fn invalid_utf8_in_the_middle_of_a_utf8_file() {
 }
 
 #[test]
+fn invalid_utf8_in_a_file_with_a_utf8_bom() {
+    // The spec is silent: the BOM says UTF-8, so the file is not read as Windows-1252;
+    // a row with bytes that are not UTF-8 fails alone instead of keeping U+FFFD.
+    let wd = Workdir::new();
+    let results = import(
+        &wd,
+        b"\xEF\xBB\xBFUser Name,Display Name,City\r\nanna@contoso.com,Anna,K\xF6ln\r\nbob@contoso.com,Bob,M\xC3\xBCnchen\r\n",
+        1,
+    );
+    assert_eq!(
+        results,
+        format!(
+            "{RESULT_HEADER}\
+2,anna@contoso.com,Anna,failed,,,,invalid_value: City is not valid UTF-8 text (read as `K\u{FFFD}ln`)
+3,bob@contoso.com,Bob,created,<password>,,,
+"
+        )
+    );
+    assert_eq!(wd.query("SELECT city FROM users"), [["München"]]);
+    // In the header, the column is named as read.
+    assert_eq!(
+        fatal_input(b"\xEF\xBB\xBFUser Name,Display Name,Cit\xFF\r\n"),
+        "onboard: error: in.csv: bad header: line 1, column 3: unknown column `Cit\u{FFFD}`; did you mean `City`?"
+    );
+}
+
+#[test]
 fn a_semicolon_header_with_comma_rows() {
     // The delimiter is the header's (SPEC §3); a row in another dialect is one field
     // wide, so it fails as malformed_row, and the rows in the header's dialect go on.
