@@ -288,13 +288,26 @@ impl<'a> Rules<'a> {
             let (user, _) = self.user_name(row.cell(self.columns, Field::UserName));
             row.user_name = user;
             row.key = lowercase(&row.user_name);
-            row.error(
-                Code::MalformedRow,
-                format!(
-                    "the record has {width} fields, the header has {}",
-                    self.columns.width
-                ),
+            let mut msg = format!(
+                "the record has {width} field{}, the header has {}",
+                if width == 1 { "" } else { "s" },
+                self.columns.width
             );
+            // Line breaks in its cells: a stray quote may have joined it with the lines
+            // after it.
+            let breaks = row
+                .record
+                .iter()
+                .map(|c| c.matches('\n').count())
+                .sum::<usize>();
+            if breaks > 0 {
+                let last = row.line + breaks as u64;
+                msg.push_str(&format!(
+                    "; it runs from line {} to line {last} in a quoted cell: is a quote missing?",
+                    row.line
+                ));
+            }
+            row.error(Code::MalformedRow, msg);
             return row;
         }
         self.check_user_name(&mut row);
@@ -310,7 +323,10 @@ impl<'a> Rules<'a> {
         }
         let email = row.cell(self.columns, Field::AlternateEmail);
         if !email.is_empty() && !email.validate_email() {
-            let msg = format!("Alternate email address `{email}` is not an email address");
+            let msg = format!(
+                "Alternate email address `{}` is not an email address",
+                printable(email)
+            );
             row.error(Code::InvalidEmail, msg);
         }
         self.check_usage_location(&mut row);
@@ -321,7 +337,10 @@ impl<'a> Rules<'a> {
         match parse_yes_no(block) {
             Ok(v) => row.block_sign_in = v,
             Err(()) => {
-                let msg = format!("Block Sign In `{block}` is not one of yes/no/true/false/1/0");
+                let msg = format!(
+                    "Block Sign In `{}` is not one of yes/no/true/false/1/0",
+                    printable(block)
+                );
                 row.error(Code::InvalidValue, msg);
             }
         }

@@ -381,6 +381,33 @@ fn a_stray_quote_in_the_middle() {
 }
 
 #[test]
+fn a_stray_quote_closed_by_a_later_one() {
+    // A stray quote that a later quote closes joins the lines between into one record:
+    // it fails as malformed_row (the rows it swallowed get no result row of their own),
+    // and the message says where it runs and why.
+    let wd = Workdir::new();
+    let results = import(
+        &wd,
+        crlf(&[
+            "User Name,Display Name,Address",
+            "anna@contoso.com,Anna,\"Kerkstraat 2",
+            "bob@contoso.com,Bob,\"Laan 1, Ede\"",
+            "carl@contoso.com,Carl,Dorpsstraat 3",
+        ]),
+        1,
+    );
+    assert_eq!(
+        results,
+        format!(
+            "{RESULT_HEADER}\
+2,anna@contoso.com,Anna,failed,,,,\"malformed_row: the record has 4 fields, the header has 3; it runs from line 2 to line 3 in a quoted cell: is a quote missing?\"
+4,carl@contoso.com,Carl,created,<password>,,,
+"
+        )
+    );
+}
+
+#[test]
 fn an_unbalanced_quote_in_the_header() {
     assert_eq!(
         fatal_input("\"User Name,Display Name\rbob@contoso.com,Bob\r"),
@@ -689,7 +716,7 @@ fn a_semicolon_header_with_comma_rows() {
     assert_eq!(
         results,
         "Line;User Name;Display Name;Status;Password;Licenses;Warnings;Errors\n\
-         2;anna@contoso.com,Anna,Delft;;failed;;;;malformed_row: the record has 1 fields, the header has 3\n\
+         2;anna@contoso.com,Anna,Delft;;failed;;;;malformed_row: the record has 1 field, the header has 3\n\
          3;bob@contoso.com;Bob;created;<password>;;;\n"
     );
 }
@@ -1101,6 +1128,35 @@ fn a_licenses_cell_of_a_million_plus_signs() {
 4,carl@contoso.com,Carl,failed,,,,too_long: Roles is 1000000 characters; at most 256 are allowed
 5,dirk@contoso.com,Dirk,failed,,,,too_long: Licenses is 200000 characters; at most 256 are allowed
 6,eva@contoso.com,Eva,created,<password>,SPE_E3,,
+"
+        )
+    );
+}
+
+#[test]
+fn huge_and_invisible_values_in_messages() {
+    // Messages quote a value in at most 80 characters, with invisible ones made visible:
+    // a megabyte email address made a megabyte Errors cell.
+    let wd = Workdir::new();
+    let a = "a".repeat(1_000_000);
+    let results = import(
+        &wd,
+        crlf(&[
+            "User Name,Display Name,Alternate email address,Block Sign In",
+            &format!("anna@contoso.com,Anna,{a},"),
+            "bob@contoso.com,Bob,bob\u{202E}moc.elpmaxe@x,Yes\u{200B}",
+            "carl@contoso.com,Carl,,",
+        ]),
+        1,
+    );
+    let shown = format!("{}…", "a".repeat(80));
+    assert_eq!(
+        results,
+        format!(
+            "{RESULT_HEADER}\
+2,anna@contoso.com,Anna,failed,,,,too_long: Alternate email address is 1000000 characters; at most 256 are allowed | invalid_email: Alternate email address `{shown}` is not an email address
+3,bob@contoso.com,Bob,failed,,,,invalid_value: Alternate email address contains the control character U+202E | invalid_value: Block Sign In contains the control character U+200B | invalid_email: Alternate email address `bob<U+202E>moc.elpmaxe@x` is not an email address | invalid_value: Block Sign In `Yes<U+200B>` is not one of yes/no/true/false/1/0
+4,carl@contoso.com,Carl,created,<password>,,,
 "
         )
     );
