@@ -77,8 +77,19 @@ pub struct Tenant {
 impl Tenant {
     /// Reads and checks a tenant file; every error names the file and line.
     pub fn load(path: &Path) -> Result<Tenant> {
-        let text = std::fs::read_to_string(path)
+        let bytes = std::fs::read(path)
             .with_context(|| format!("cannot read tenant file {}", path.display()))?;
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+                bail!(
+                    "tenant file {}: line {}: the file is not UTF-8 text (save it as UTF-8)",
+                    path.display(),
+                    1 + valid.iter().filter(|&&b| b == b'\n').count()
+                );
+            }
+        };
         Tenant::parse(&text).with_context(|| format!("tenant file {}", path.display()))
     }
 
@@ -179,7 +190,21 @@ impl Tenant {
             if licenses.iter().any(|o| o.sku.eq_ignore_ascii_case(&sku)) {
                 bail!("line {}: duplicate SKU `{sku}`", at(l.sku.span()));
             }
+            // Input names a licence by SKU or friendly name: one must not be the other's.
+            if let Some(o) = licenses.iter().find(|o| o.name.eq_ignore_ascii_case(&sku)) {
+                bail!(
+                    "line {}: SKU `{sku}` is the name of licence `{}`",
+                    at(l.sku.span()),
+                    o.sku
+                );
+            }
             let name = l.name.get_ref().trim().to_string();
+            if licenses.iter().any(|o| o.sku.eq_ignore_ascii_case(&name)) {
+                bail!(
+                    "line {}: licence name `{name}` is the SKU of another licence",
+                    at(l.name.span())
+                );
+            }
             if !name.is_empty() && !seen_names.insert(name.to_lowercase()) {
                 bail!(
                     "line {}: licence name `{name}` is used by two SKUs",
@@ -305,6 +330,13 @@ apps = ["TEAMS1"]
             err(dup).starts_with("line 8: duplicate SKU"),
             "{}",
             err(dup)
+        );
+        let clash = "name = \"x\"\ndomains = [\"a.com\"]\n[[license]]\nsku = \"A\"\nname = \"B\"\nseats = 1\n[[license]]\nsku = \"B\"\nname = \"C\"\nseats = 1\n";
+        assert_eq!(err(clash), "line 8: SKU `B` is the name of licence `A`");
+        let clash = "name = \"x\"\ndomains = [\"a.com\"]\n[[license]]\nsku = \"A\"\nname = \"A\"\nseats = 1\n[[license]]\nsku = \"B\"\nname = \"a\"\nseats = 1\n";
+        assert_eq!(
+            err(clash),
+            "line 9: licence name `a` is the SKU of another licence"
         );
         let len = "name = \"x\"\ndomains = [\"a.com\"]\n[password]\nlength = 7\n";
         assert!(err(len).starts_with("line 4: password length 7"));

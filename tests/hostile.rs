@@ -1257,6 +1257,50 @@ fn tenant_homoglyph_domain() {
 }
 
 #[test]
+fn tenant_not_utf8() {
+    // Saved by Notepad as ANSI (Windows-1252), or as "Unicode" (UTF-16).
+    assert_eq!(
+        tenant_error(b"name = \"Contoso\"\ndomains = [\"contoso.com\"]\n# Caf\xE9\n"),
+        "onboard: error: tenant file tenant.toml: line 3: the file is not UTF-8 text (save it as UTF-8)"
+    );
+    let mut unicode = vec![0xFF, 0xFE];
+    unicode.extend(utf16(TENANT_START, false));
+    assert_eq!(
+        tenant_error(unicode),
+        "onboard: error: tenant file tenant.toml: line 1: the file is not UTF-8 text (save it as UTF-8)"
+    );
+}
+
+#[test]
+fn tenant_licence_name_that_is_another_sku() {
+    // README: a SKU or friendly name used twice. An input cell `E5` would otherwise
+    // mean the SKU E5, and never the licence whose friendly name is E5.
+    assert_eq!(
+        tenant_error(format!(
+            "{TENANT_START}[[license]]\nsku = \"SPE_E3\"\nname = \"E5\"\nseats = 1\n\
+             [[license]]\nsku = \"E5\"\nname = \"Microsoft 365 E5\"\nseats = 1\n"
+        )),
+        "onboard: error: tenant file tenant.toml: line 8: SKU `E5` is the name of licence `SPE_E3`"
+    );
+}
+
+#[test]
+fn tenant_with_a_utf8_bom_and_crlf() {
+    // Notepad's UTF-8 with BOM and Windows line ends are fine.
+    let wd = Workdir::new();
+    let tenant = format!("\u{FEFF}{}", TENANT_START.replace('\n', "\r\n"));
+    wd.write("tenant.toml", &tenant);
+    assert_eq!(
+        import(
+            &wd,
+            crlf(&["User Name,Display Name", "anna@contoso.com,Anna"]),
+            0
+        ),
+        format!("{RESULT_HEADER}2,anna@contoso.com,Anna,created,<password>,,,\n")
+    );
+}
+
+#[test]
 fn tenant_missing() {
     let wd = Workdir::new();
     std::fs::remove_file(wd.path("tenant.toml")).unwrap();
