@@ -261,12 +261,10 @@ impl<'a> Rules<'a> {
 
     /// Applies every rule of SPEC §4 that needs only this row.
     pub fn check(&self, raw: RawRow) -> CheckedRow {
-        let mut not_utf8 = None;
         let record = csv::StringRecord::from_byte_record(raw.record).unwrap_or_else(|e| {
             // Only a file assumed to be UTF-8 gets here. Without a BOM it is read again as
-            // Windows-1252; with a UTF-8 BOM the row fails (below) rather than keep U+FFFD.
+            // Windows-1252; with a UTF-8 BOM the row fails on the U+FFFD it now holds.
             self.invalid_utf8.store(true, Ordering::Relaxed);
-            not_utf8 = Some(e.utf8_error().field());
             csv::StringRecord::from_byte_record_lossy(e.into_byte_record())
         });
         let mut row = CheckedRow {
@@ -274,15 +272,6 @@ impl<'a> Rules<'a> {
             record,
             ..CheckedRow::default()
         };
-        if let Some(col) = not_utf8 {
-            let name = self
-                .columns
-                .field_at(col)
-                .map_or_else(|| format!("field {}", col + 1), |f| f.header().to_string());
-            let value = printable(row.record.get(col).unwrap_or("").trim());
-            let msg = format!("{name} is not valid UTF-8 text (read as `{value}`)");
-            row.error(Code::InvalidValue, msg);
-        }
         let width = row.record.len();
         if width != self.columns.width {
             let (user, _) = self.user_name(row.cell(self.columns, Field::UserName));
@@ -475,6 +464,18 @@ impl<'a> Rules<'a> {
                     "{} contains the control character {}",
                     field.header(),
                     describe_char(c)
+                );
+                row.errors.push(RowError {
+                    code: Code::InvalidValue,
+                    message: msg,
+                });
+            } else if value.contains(char::REPLACEMENT_CHARACTER) {
+                // What the decoder made of bytes that are not text in the file's encoding
+                // (UTF-8 after a UTF-8 BOM, a broken UTF-16 pair): never a real name.
+                let msg = format!(
+                    "{} has bytes that are not text in the file's encoding (read as `{}`)",
+                    field.header(),
+                    printable(value)
                 );
                 row.errors.push(RowError {
                     code: Code::InvalidValue,

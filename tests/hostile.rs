@@ -686,7 +686,7 @@ fn invalid_utf8_in_a_file_with_a_utf8_bom() {
         results,
         format!(
             "{RESULT_HEADER}\
-2,anna@contoso.com,Anna,failed,,,,invalid_value: City is not valid UTF-8 text (read as `K\u{FFFD}ln`)
+2,anna@contoso.com,Anna,failed,,,,invalid_value: City has bytes that are not text in the file's encoding (read as `K\u{FFFD}ln`)
 3,bob@contoso.com,Bob,created,<password>,,,
 "
         )
@@ -696,6 +696,25 @@ fn invalid_utf8_in_a_file_with_a_utf8_bom() {
     assert_eq!(
         fatal_input(b"\xEF\xBB\xBFUser Name,Display Name,Cit\xFF\r\n"),
         "onboard: error: in.csv: bad header: line 1, column 3: unknown column `Cit\u{FFFD}`; did you mean `City`?"
+    );
+}
+
+#[test]
+fn a_broken_utf16_pair() {
+    // A lone surrogate in a UTF-16 file decodes to U+FFFD: that row fails alone.
+    let wd = Workdir::new();
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(utf16(
+        "User Name\tDisplay Name\r\nanna@contoso.com\tAn",
+        false,
+    ));
+    bytes.extend([0x00, 0xD8]);
+    bytes.extend(utf16("na\r\nbob@contoso.com\tBob\r\n", false));
+    assert_eq!(
+        import(&wd, bytes, 1),
+        "Line\tUser Name\tDisplay Name\tStatus\tPassword\tLicenses\tWarnings\tErrors\n\
+         2\tanna@contoso.com\tAn\u{FFFD}na\tfailed\t\t\t\tinvalid_value: Display Name has bytes that are not text in the file's encoding (read as `An\u{FFFD}na`)\n\
+         3\tbob@contoso.com\tBob\tcreated\t<password>\t\t\t\n"
     );
 }
 
