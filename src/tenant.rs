@@ -3,7 +3,7 @@
 //! Hand-edited TOML, so every mistake is reported with the file and line it is on, and
 //! unknown keys are rejected rather than silently ignored.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 
@@ -12,6 +12,11 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::countries;
+
+/// Most licences a tenant may have, and most apps a licence may have: rows refer to them
+/// by 16-bit index.
+const MAX_LICENSES: usize = u16::MAX as usize;
+const MAX_APPS: usize = u16::MAX as usize;
 
 /// Generated and given passwords must be this long at least and at most.
 pub const PASSWORD_LEN_RANGE: std::ops::RangeInclusive<usize> = 8..=256;
@@ -181,34 +186,52 @@ impl Tenant {
             }
         };
         let mut licenses: Vec<License> = Vec::new();
-        let mut seen_names = HashSet::new();
+        // SKUs and friendly names in lower case, each to the index of its licence.
+        let mut skus = HashMap::new();
+        let mut names = HashMap::new();
         for l in raw.license {
+            if licenses.len() == MAX_LICENSES {
+                bail!(
+                    "line {}: more than {MAX_LICENSES} licences",
+                    at(l.sku.span())
+                );
+            }
             let sku = l.sku.get_ref().trim().to_string();
             if sku.is_empty() {
                 bail!("line {}: licence `sku` is empty", at(l.sku.span()));
             }
-            if licenses.iter().any(|o| o.sku.eq_ignore_ascii_case(&sku)) {
+            let sku_key = sku.to_lowercase();
+            if skus.contains_key(&sku_key) {
                 bail!("line {}: duplicate SKU `{sku}`", at(l.sku.span()));
             }
             // Input names a licence by SKU or friendly name: one must not be the other's.
-            if let Some(o) = licenses.iter().find(|o| o.name.eq_ignore_ascii_case(&sku)) {
+            if let Some(&o) = names.get(&sku_key) {
+                let other: &License = &licenses[o];
                 bail!(
                     "line {}: SKU `{sku}` is the name of licence `{}`",
                     at(l.sku.span()),
-                    o.sku
+                    other.sku
                 );
             }
             let name = l.name.get_ref().trim().to_string();
-            if licenses.iter().any(|o| o.sku.eq_ignore_ascii_case(&name)) {
+            let name_key = name.to_lowercase();
+            if skus.contains_key(&name_key) {
                 bail!(
                     "line {}: licence name `{name}` is the SKU of another licence",
                     at(l.name.span())
                 );
             }
-            if !name.is_empty() && !seen_names.insert(name.to_lowercase()) {
+            if !name.is_empty() && names.insert(name_key, licenses.len()).is_some() {
                 bail!(
                     "line {}: licence name `{name}` is used by two SKUs",
                     at(l.name.span())
+                );
+            }
+            skus.insert(sku_key, licenses.len());
+            if l.apps.len() > MAX_APPS {
+                bail!(
+                    "line {}: licence `{sku}` has more than {MAX_APPS} apps",
+                    at(l.sku.span())
                 );
             }
             let seats = *l.seats.get_ref();

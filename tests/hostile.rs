@@ -1320,6 +1320,23 @@ fn tenant_with_a_utf8_bom_and_crlf() {
 }
 
 #[test]
+fn tenant_with_65536_licences() {
+    // Rows refer to licences by 16-bit index: the 65,536th licence silently became the
+    // first (a row asking for S65536 got S0). Also the duplicate checks were quadratic:
+    // reading this file took almost two minutes in a debug build, now about a second.
+    let mut tenant = String::from(TENANT_START);
+    for i in 0..=65_535 {
+        tenant.push_str(&format!(
+            "[[license]]\nsku = \"S{i}\"\nname = \"N{i}\"\nseats = 1\n"
+        ));
+    }
+    assert_eq!(
+        tenant_error(tenant),
+        "onboard: error: tenant file tenant.toml: line 262144: more than 65535 licences"
+    );
+}
+
+#[test]
 fn tenant_missing() {
     let wd = Workdir::new();
     std::fs::remove_file(wd.path("tenant.toml")).unwrap();
