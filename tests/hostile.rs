@@ -5,9 +5,10 @@
 //!
 //! - never a panic (stderr never says "panicked") and never a hang (each run has a
 //!   time limit);
-//! - a fatal problem exits 2 with one `onboard: error: …` line that names the file (and
-//!   the line and column where there is one) and writes nothing: no result file, no
-//!   staged result file, no directory file;
+//! - a fatal problem exits 2 with one `onboard: error: …` line (asserted whole) that
+//!   names the file (and the line and column where there is one) and writes nothing: no
+//!   result file, no staged result file, no user and no run in the directory, and no
+//!   directory file at all when the problem is found before the directory is opened;
 //! - a bad row fails alone: exit 1, the other rows are created, the bad row is `failed`
 //!   with its error code.
 //!
@@ -84,8 +85,9 @@ fn fatal_during_read(wd: &Workdir, input: &str) -> String {
     stderr.lines().last().unwrap_or("").to_string()
 }
 
-/// Writes `bytes` as `in.csv`, imports it and checks the exit code; returns the result
-/// file with passwords masked (see [`Workdir::results`]).
+/// Writes `bytes` as `in.csv`, imports it and checks the exit code, and that the
+/// directory holds exactly the users the result file says were created; returns the
+/// result file with passwords masked (see [`Workdir::results`]).
 fn import(wd: &Workdir, bytes: impl AsRef<[u8]>, exit: i32) -> String {
     wd.write_bytes("in.csv", bytes.as_ref());
     let out = run(wd, "in.csv", &[]);
@@ -95,6 +97,12 @@ fn import(wd: &Workdir, bytes: impl AsRef<[u8]>, exit: i32) -> String {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let statuses = wd.column("out.csv", 3);
+    let created = statuses.iter().filter(|s| *s == "created").count();
+    assert_eq!(wd.user_count(), created, "users in the directory");
+    if exit == 1 {
+        assert!(statuses.iter().any(|s| s == "failed"), "{statuses:?}");
+    }
     wd.results("out.csv")
 }
 
@@ -208,6 +216,28 @@ fn utf16_without_bom() {
             "onboard: error: in.csv, line 1: the header contains NUL bytes; the file is binary or UTF-16 without a BOM (save it as CSV UTF-8)"
         );
     }
+}
+
+#[test]
+fn the_directory_file_as_input() {
+    // `onboard import onboard.db`: a SQLite file is binary; refused before the directory
+    // is opened, so the directory is not touched either.
+    let wd = Workdir::new();
+    wd.write(
+        "users.csv",
+        &crlf(&["User Name,Display Name", "anna@contoso.com,Anna"]),
+    );
+    assert_eq!(run(&wd, "users.csv", &[]).status.code(), Some(0));
+    std::fs::remove_file(wd.path("out.csv")).unwrap();
+    let before = wd.read_bytes("onboard.db");
+    let out = run(&wd, "onboard.db", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).lines().last().unwrap(),
+        "onboard: error: onboard.db, line 1: the header contains NUL bytes; the file is binary or UTF-16 without a BOM (save it as CSV UTF-8)"
+    );
+    assert!(!wd.exists("out.csv"));
+    assert_eq!(wd.read_bytes("onboard.db"), before);
 }
 
 #[test]
@@ -1201,6 +1231,15 @@ fn tenant_does_not_parse() {
     assert_eq!(
         tenant_error("name = \"Contoso\"\ndomains = [\"contoso.com\"\n[password]\n"),
         "onboard: error: tenant file tenant.toml: line 3: missing comma between array elements, expected `,`"
+    );
+    assert_eq!(
+        tenant_error(format!("{TENANT_START}[[license]\nsku = \"SPE_E3\"\n")),
+        "onboard: error: tenant file tenant.toml: line 3: unclosed array table, expected `]`"
+    );
+    // YAML, or a note, instead of TOML.
+    assert_eq!(
+        tenant_error("Name: Contoso\nDomains: contoso.com\n"),
+        "onboard: error: tenant file tenant.toml: line 1: key with no value, expected `=`"
     );
 }
 
