@@ -107,6 +107,12 @@ Examples:
   # Import for real; sales.results.csv holds each row's status and password
   onboard import hr/sales.csv --tenant tenant.toml --directory onboard.db
 
+  # A workbook from HR: its sheet \"New hires\", results as CSV (UTF-8 with BOM)
+  onboard import hr/new-hires.xlsx --sheet \"New hires\"
+
+  # An HR export with its own headers; User Names built as first.last@fabrikam.nl
+  onboard import hr/export.csv --columns hr-columns.toml --dry-run
+
   # Fail rows instead of creating unlicensed users when seats run out
   onboard import new-hires.csv --on-shortage fail
 
@@ -158,8 +164,16 @@ Examples:
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The spreadsheet (CSV: comma, semicolon or tab; UTF-8, UTF-16 or Windows-1252).
+    /// The spreadsheet: CSV (comma, semicolon or tab; UTF-8, UTF-16 or Windows-1252) or a
+    /// workbook (.xlsx, .xlsm, .xlsb, .xls, .ods).
     pub input: PathBuf,
+    /// The sheet of a workbook to read [default: the first visible one].
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
+    /// Map the input's own headers to onboard's columns and build missing User Names
+    /// from a pattern (a TOML file; see the README).
+    #[arg(long, value_name = "MAP.toml")]
+    pub columns: Option<PathBuf>,
     /// Do all the checks and write the same result file, but change nothing and
     /// generate no password.
     #[arg(long)]

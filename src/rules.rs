@@ -162,6 +162,8 @@ pub struct CheckedRow {
     pub roles: SmallVec<[&'static str; 2]>,
     pub block_sign_in: Option<bool>,
     pub errors: Vec<RowError>,
+    /// The reader's warnings ([`RawRow::warnings`]), handed on to the planner's.
+    pub warnings: Vec<String>,
 }
 
 /// The trimmed cell of `field` in `record`, or "" when the input has no such column.
@@ -194,6 +196,7 @@ impl CheckedRow {
         RawRow {
             line: 0,
             record: self.record.into_byte_record(),
+            warnings: Vec::new(),
         }
     }
 }
@@ -240,18 +243,22 @@ impl<'a> Rules<'a> {
         let mut row = CheckedRow {
             line: raw.line,
             record,
+            warnings: raw.warnings,
             ..CheckedRow::default()
         };
         let width = row.record.len();
         if width != self.columns.width {
+            // Columns generated for a `--columns` mapping are not the input's: leave them out.
+            let generated = self.columns.generated;
             let (user, _) = self.user_name(row.cell(self.columns, Field::UserName));
             row.user_name = user;
             row.key = lowercase(&row.user_name);
             row.error(
                 Code::MalformedRow,
                 format!(
-                    "the record has {width} fields, the header has {}",
-                    self.columns.width
+                    "the record has {} fields, the header has {}",
+                    width.saturating_sub(generated),
+                    self.columns.width - generated
                 ),
             );
             return row;
