@@ -381,14 +381,14 @@ impl NameFiller {
                 for p in pattern.placeholders() {
                     if !has(p.field()) {
                         bail!(
-                            "{shown}: line {line}: the [user_name] pattern uses {{{}}}, but the input has no {} column",
+                            "columns file {shown}: line {line}: the [user_name] pattern uses {{{}}}, but the input has no {} column",
                             p.name(),
                             p.field().header()
                         );
                     }
                 }
                 if pattern.domain.is_none() && default_domain.is_none() {
-                    bail!("{shown}: line {line}: the [user_name] pattern has no `@domain` and the tenant has no default_domain");
+                    bail!("columns file {shown}: line {line}: the [user_name] pattern has no `@domain` and the tenant has no default_domain");
                 }
                 let col = columns
                     .get(Field::UserName)
@@ -405,7 +405,7 @@ impl NameFiller {
                 for p in pattern.placeholders() {
                     if !has(p.field()) {
                         bail!(
-                            "{shown}: line {line}: the [display_name] pattern uses {{{}}}, but the input has no {} column",
+                            "columns file {shown}: line {line}: the [display_name] pattern uses {{{}}}, but the input has no {} column",
                             p.name(),
                             p.field().header()
                         );
@@ -442,12 +442,28 @@ impl NameFiller {
     /// Gives `row` its generated columns and fills in an empty Display Name and User Name;
     /// what was generated goes into the row's warnings.
     pub fn fill(&mut self, row: &mut RawRow) {
-        let well_formed = row.record.len() == self.input_width;
+        let width = row.record.len();
+        if width > self.input_width {
+            // Malformed (the rules say so): its own cells stay, counted as they are, and
+            // the generated columns stay empty instead of showing a cell too many.
+            self.scratch.clear();
+            for (i, field) in row.record.iter().enumerate() {
+                if i == self.input_width {
+                    for _ in 0..self.generated {
+                        self.scratch.push_field(b"");
+                    }
+                }
+                self.scratch.push_field(field);
+            }
+            self.scratch.set_position(row.record.position().cloned());
+            std::mem::swap(&mut row.record, &mut self.scratch);
+            return;
+        }
         for _ in 0..self.generated {
             row.record.push_field(b"");
         }
-        if !well_formed {
-            return; // the rules report it as malformed; its cells mean nothing
+        if width < self.input_width {
+            return; // malformed: its cells mean nothing
         }
         let cell = |record: &csv::ByteRecord, col: Option<usize>| -> String {
             col.and_then(|c| record.get(c))
@@ -478,15 +494,16 @@ impl NameFiller {
             return;
         }
         let Some(local) = pattern.build(&values) else {
-            let empty: Vec<&str> = pattern
-                .placeholders()
-                .iter()
-                .map(|p| p.field().header())
-                .collect();
+            let used = pattern.placeholders();
+            let fields: Vec<&str> = used.iter().map(|p| p.field().header()).collect();
+            let why = if used.iter().all(|p| values.get(*p).is_empty()) {
+                format!("{} empty", join_and(&fields))
+            } else {
+                format!("{} no letter or digit of A–Z 0–9", join_and_have(&fields))
+            };
             row.warnings.push(format!(
-                "user_name_not_generated: the pattern `{}` gives no name ({} empty)",
+                "user_name_not_generated: the pattern `{}` gives no name ({why})",
                 pattern.text,
-                join_and(&empty)
             ));
             return;
         };
@@ -531,6 +548,14 @@ fn join_and(items: &[&str]) -> String {
         [] => String::new(),
         [one] => format!("{one} is"),
         [init @ .., last] => format!("{} and {last} are", init.join(", ")),
+    }
+}
+
+/// `a has`, `a and b have`.
+fn join_and_have(items: &[&str]) -> String {
+    match items {
+        [one] => format!("{one} has"),
+        _ => join_and(items).replace(" are", " have"),
     }
 }
 
