@@ -10,3 +10,4 @@ mod import;
 mod inputs;
 mod properties;
 mod scheduler;
+mod sheets;
