@@ -463,3 +463,83 @@ fn bad_mapping_files_are_fatal_and_name_file_and_line() {
         "onboard: error: cannot read columns file missing.toml: No such file or directory (os error 2)"
     );
 }
+
+/// A minimal OpenDocument spreadsheet (what LibreOffice saves) with one sheet of `rows`;
+/// a cell is `("string", text)`, `("float", value)`, `("date", ISO date)` or
+/// `("boolean", "true"|"false")`.
+fn ods(wd: &Workdir, name: &str, rows: &[&[(&str, &str)]]) {
+    use std::io::Write;
+    let mut table = String::new();
+    for row in rows {
+        table.push_str("<table:table-row>");
+        for (kind, value) in *row {
+            let attribute = match *kind {
+                "string" => String::new(),
+                "date" => format!(r#" office:date-value="{value}""#),
+                "boolean" => format!(r#" office:boolean-value="{value}""#),
+                _ => format!(r#" office:value="{value}""#),
+            };
+            table.push_str(&format!(
+                r#"<table:table-cell office:value-type="{kind}"{attribute}><text:p>{value}</text:p></table:table-cell>"#
+            ));
+        }
+        table.push_str("</table:table-row>");
+    }
+    let content = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body><office:spreadsheet><table:table table:name="Blad1">{table}</table:table></office:spreadsheet></office:body></office:document-content>"#
+    );
+    let file = std::fs::File::create(wd.path(name)).unwrap();
+    let mut zip = zip::ZipWriter::new(file);
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let manifest = r#"<?xml version="1.0" encoding="UTF-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#;
+    for (path, text) in [
+        ("mimetype", "application/vnd.oasis.opendocument.spreadsheet"),
+        ("content.xml", content.as_str()),
+        ("META-INF/manifest.xml", manifest),
+    ] {
+        zip.start_file(path, stored).unwrap();
+        zip.write_all(text.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+#[test]
+fn an_ods_workbook_reads_too() {
+    let wd = Workdir::new();
+    ods(
+        &wd,
+        "in.ods",
+        &[
+            &[
+                ("string", "User Name"),
+                ("string", "Display Name"),
+                ("string", "Employee ID"),
+                ("string", "Department"),
+                ("string", "Block Sign In"),
+            ],
+            &[
+                ("string", "anna@contoso.com"),
+                ("string", "Anna"),
+                ("float", "1001"),
+                ("date", "2026-03-01"),
+                ("boolean", "true"),
+            ],
+        ],
+    );
+    let (code, stderr) = import(&wd, &["in.ods", "-q"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        wd.results("out.csv"),
+        "\
+Line,User Name,Display Name,Status,Password,Licenses,Warnings,Errors
+2,anna@contoso.com,Anna,created,<password>,,,
+"
+    );
+    assert_eq!(
+        wd.query("SELECT employee_id, department, block_sign_in FROM users"),
+        [["1001", "2026-03-01", "1"]]
+    );
+}
