@@ -9,9 +9,10 @@ use crate::plan::{OnExisting, OnShortage};
 
 /// Add a whole department of user accounts from one spreadsheet and give them licences.
 ///
-/// Reads a CSV saved by Excel (Microsoft 365 or Entra ID bulk template), checks every row,
-/// serves licence seats in file order without overbooking, generates passwords, records
-/// the users in an embedded directory and writes a result CSV.
+/// Reads a CSV saved by Excel or the workbook itself (Microsoft 365 or Entra ID bulk
+/// template, or an HR export mapped with --columns), checks every row, serves licence
+/// seats in file order without overbooking, generates passwords, records the users in an
+/// embedded directory and writes a result CSV.
 ///
 /// Exit codes: 0 all rows fine, 1 some rows failed (the rest committed), 2 fatal error
 /// (nothing written), 3 more rows failed than --max-failed allows (nothing committed).
