@@ -342,6 +342,14 @@ impl Run<'_> {
                     tally.add(p);
                 }
                 job.progress.set_position(position.min(file_len));
+                if !job.progress.is_hidden() {
+                    let seconds = self.started.elapsed().as_secs_f64().max(0.001);
+                    job.progress.set_message(format!(
+                        "{} rows, {:.0} rows/s",
+                        tally.rows,
+                        tally.rows as f64 / seconds
+                    ));
+                }
                 debug!(rows = tally.rows, "batch done");
                 if db_thread.is_some() {
                     if db_tx.send(planned).is_err() {
@@ -437,7 +445,7 @@ impl Run<'_> {
                         run_id: self.run_id.clone(),
                         started_at: self.started_at.clone(),
                         finished_at: finished_at.clone(),
-                        input_name: job.input.display().to_string(),
+                        input_name: absolute(&job.input),
                         input_sha256: input_sha256.clone(),
                         dry_run: false,
                         rows: tally.rows,

@@ -40,12 +40,12 @@ impl Progress {
         // No length until the pipeline knows the file's: a length of 0 would draw as 100%.
         let bar = ProgressBar::with_draw_target(None, target());
         // The pipeline knows no row count before the end, so the bar follows the input's
-        // byte position: how much of the file is done, how fast, and the time left.
+        // byte position: how much of the file is done and the time left; the message
+        // holds the rows done and rows a second (set by the pipeline).
         bar.set_style(
             ProgressStyle::with_template(
                 "{spinner} {prefix} [{elapsed_precise}] [{wide_bar}] {percent:>3}%  \
-                 {binary_bytes:>9} of {binary_total_bytes}  {binary_bytes_per_sec:>11}  \
-                 ETA {eta}",
+                 {msg}  {binary_bytes_per_sec:>11}  ETA {eta}",
             )
             .expect("valid template")
             .progress_chars("=> "),

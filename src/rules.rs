@@ -166,12 +166,20 @@ pub struct CheckedRow {
     pub warnings: Vec<String>,
 }
 
+/// A cell without surrounding white space; most cells have none, which is checked first.
+fn trim_cell(cell: &str) -> &str {
+    match (cell.as_bytes().first(), cell.as_bytes().last()) {
+        (Some(&a), Some(&b)) if a > b' ' && a < 0x80 && b > b' ' && b < 0x80 => cell,
+        _ => cell.trim(),
+    }
+}
+
 /// The trimmed cell of `field` in `record`, or "" when the input has no such column.
 fn cell_of<'a>(record: &'a csv::StringRecord, columns: &Columns, field: Field) -> &'a str {
     columns
         .get(field)
         .and_then(|i| record.get(i))
-        .map_or("", str::trim)
+        .map_or("", trim_cell)
 }
 
 impl CheckedRow {
@@ -390,7 +398,7 @@ impl<'a> Rules<'a> {
             if field == Field::Password || field == Field::UserName {
                 continue; // their own rules say how long they may be
             }
-            let value = cell.trim();
+            let value = trim_cell(cell);
             let limit = match field {
                 Field::DisplayName => 256,
                 Field::FirstName | Field::LastName => 64,

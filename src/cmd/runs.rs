@@ -115,16 +115,18 @@ const STARTED: &str = "STARTED (UTC)";
 const SHORT_SHA: usize = 8;
 
 /// An aligned table: text columns left, counts right, the result file last so a long
-/// path does not push the counts apart, and shown relative to the current folder when it
-/// is in it (the record holds it absolute; CSV and JSON show that).
+/// path does not push the counts apart; paths shown relative to the current folder when
+/// they are in it (the record holds them absolute; CSV and JSON show that).
 fn write_table(out: &mut impl Write, rows: &[RunRow]) -> std::io::Result<()> {
     let cwd = std::env::current_dir().ok();
-    let result_file = |r: &RunRow| match &cwd {
-        Some(cwd) => Path::new(&r.result_file)
+    let relative = |path: &str| match &cwd {
+        Some(cwd) => Path::new(path)
             .strip_prefix(cwd)
-            .map_or(r.result_file.clone(), |p| p.display().to_string()),
-        None => r.result_file.clone(),
+            .map_or(path.to_string(), |p| p.display().to_string()),
+        None => path.to_string(),
     };
+    let result_file = |r: &RunRow| relative(&r.result_file);
+    let input = |r: &RunRow| relative(&r.input);
     // To the minute, as `ls -l` does, so a row fits 120 columns; CSV and JSON have the
     // seconds. "2026-11-25T03:31:53Z" becomes "2026-11-25 03:31".
     let when = |r: &RunRow| {
@@ -136,7 +138,7 @@ fn write_table(out: &mut impl Write, rows: &[RunRow]) -> std::io::Result<()> {
         rows.iter().map(cell).max().unwrap_or(0).max(title.len())
     };
     let w_when = width(STARTED, &|r| when(r).chars().count());
-    let w_input = width("INPUT", &|r| r.input.chars().count());
+    let w_input = width("INPUT", &|r| input(r).chars().count());
     let w_sha = width("SHA256", &|r| short(r).len());
     let counts = |r: &RunRow| {
         [
@@ -176,7 +178,7 @@ fn write_table(out: &mut impl Write, rows: &[RunRow]) -> std::io::Result<()> {
             out,
             "{:<w_when$}  {:<w_input$}  {:<w_sha$}",
             when(r),
-            r.input,
+            input(r),
             short(r)
         )?;
         for (n, w) in counts(r).iter().zip(&w_counts) {
