@@ -9,9 +9,10 @@ use crate::plan::{OnExisting, OnShortage};
 
 /// Add a whole department of user accounts from one spreadsheet and give them licences.
 ///
-/// Reads a CSV saved by Excel (Microsoft 365 or Entra ID bulk template), checks every row,
-/// serves licence seats in file order without overbooking, generates passwords, records
-/// the users in an embedded directory and writes a result CSV.
+/// Reads a CSV saved by Excel or the workbook itself (Microsoft 365 or Entra ID bulk
+/// template, or an HR export mapped with --columns), checks every row, serves licence
+/// seats in file order without overbooking, generates passwords, records the users in an
+/// embedded directory and writes a result CSV.
 ///
 /// Exit codes: 0 all rows fine, 1 some rows failed (the rest committed), 2 fatal error
 /// (nothing written), 3 more rows failed than --max-failed allows (nothing committed).
@@ -107,6 +108,12 @@ Examples:
   # Import for real; sales.results.csv holds each row's status and password
   onboard import hr/sales.csv --tenant tenant.toml --directory onboard.db
 
+  # A workbook from HR: its sheet \"New hires\", results as CSV (UTF-8 with BOM)
+  onboard import hr/new-hires.xlsx --sheet \"New hires\"
+
+  # An HR export with its own headers; User Names built as first.last@fabrikam.nl
+  onboard import hr/export.csv --columns hr-columns.toml --dry-run
+
   # Fail rows instead of creating unlicensed users when seats run out
   onboard import new-hires.csv --on-shortage fail
 
@@ -158,8 +165,16 @@ Examples:
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The spreadsheet (CSV: comma, semicolon or tab; UTF-8, UTF-16 or Windows-1252).
+    /// The spreadsheet: CSV (comma, semicolon or tab; UTF-8, UTF-16 or Windows-1252) or a
+    /// workbook (.xlsx, .xlsm, .xlsb, .xls, .ods).
     pub input: PathBuf,
+    /// The sheet of a workbook to read [default: the first visible one].
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
+    /// Map the input's own headers to onboard's columns and build missing User Names
+    /// from a pattern (a TOML file; see the README).
+    #[arg(long, value_name = "MAP.toml")]
+    pub columns: Option<PathBuf>,
     /// Do all the checks and write the same result file, but change nothing and
     /// generate no password.
     #[arg(long)]

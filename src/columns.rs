@@ -224,20 +224,49 @@ pub enum Template {
     Entra,
 }
 
+/// How a `--columns` file changes the header (see [`crate::mapping`]): input headers it
+/// maps to a field or tells to ignore, and fields the reader builds when the input has no
+/// column for them.
+#[derive(Debug, Clone, Default)]
+pub struct HeaderMap {
+    /// An input header as [`header_key`] gives it, and its field (`None`: ignore the column).
+    pub mapped: Vec<(String, Option<Field>)>,
+    /// Fields that get a column of their own after the input's when the input lacks them;
+    /// the reader fills it in (see [`crate::names`]).
+    pub generated: Vec<Field>,
+}
+
 /// The header, resolved: for each field, the column that holds it.
 #[derive(Debug, Clone)]
 pub struct Columns {
     index: [Option<usize>; FIELD_COUNT],
-    /// The field of each column, in column order.
-    fields: Vec<Field>,
+    /// The field of each column, in column order (`None`: a column the mapping ignores).
+    fields: Vec<Option<Field>>,
     /// Number of columns in the header; every record must have as many.
     pub width: usize,
     pub template: Template,
+    /// How many of the `width` columns are not in the input but added after its own ones
+    /// for fields the reader builds ([`HeaderMap::generated`]).
+    pub generated: usize,
 }
 
 impl Columns {
     /// Resolves a header. `line` is the header's line number, for messages.
     pub fn from_header<'a, I>(cells: I, line: u64, version_line: bool) -> Result<Columns>
+    where
+        I: IntoIterator<Item = &'a str>,
+    {
+        Columns::from_header_mapped(cells, line, version_line, &HeaderMap::default())
+    }
+
+    /// Resolves a header with a `--columns` mapping: a mapped header takes the field it is
+    /// mapped to (or none), the others are matched as usual.
+    pub fn from_header_mapped<'a, I>(
+        cells: I,
+        line: u64,
+        version_line: bool,
+        map: &HeaderMap,
+    ) -> Result<Columns>
     where
         I: IntoIterator<Item = &'a str>,
     {
@@ -258,8 +287,19 @@ impl Columns {
             if cell.is_empty() {
                 bail!("line {line}, column {column_no}: the header cell is empty");
             }
-            let field = match property_of(cell) {
-                Some(prop) => {
+            let mapped = if map.mapped.is_empty() {
+                None
+            } else {
+                let key = header_key(cell);
+                map.mapped.iter().find(|(h, _)| *h == key).map(|(_, f)| *f)
+            };
+            let field = match (mapped, property_of(cell)) {
+                (Some(None), _) => {
+                    fields.push(None);
+                    continue;
+                }
+                (Some(Some(f)), _) => f,
+                (None, Some(prop)) => {
                     bracketed = true;
                     match field_of_property(prop) {
                         Some(f) => f,
@@ -270,7 +310,7 @@ impl Columns {
                         ),
                     }
                 }
-                None => match field_of_header(cell) {
+                (None, None) => match field_of_header(cell) {
                     Some(f) => f,
                     None => bail!(
                         "line {line}, column {column_no}: unknown column `{}`{}",
@@ -288,7 +328,16 @@ impl Columns {
                 );
             }
             index[field as usize] = Some(col);
-            fields.push(field);
+            fields.push(Some(field));
+        }
+        let mut generated = 0;
+        for &field in &map.generated {
+            if index[field as usize].is_none() {
+                index[field as usize] = Some(width);
+                fields.push(Some(field));
+                width += 1;
+                generated += 1;
+            }
         }
         for required in [Field::UserName, Field::DisplayName] {
             if index[required as usize].is_none() {
@@ -308,12 +357,13 @@ impl Columns {
             fields,
             width,
             template,
+            generated,
         })
     }
 
     /// The field held by column `col`.
     pub fn field_at(&self, col: usize) -> Option<Field> {
-        self.fields.get(col).copied()
+        self.fields.get(col).copied().flatten()
     }
 
     /// The column of `field`, if the input has it.
@@ -347,6 +397,18 @@ fn normalise(s: &str) -> String {
         .to_lowercase()
 }
 
+/// A header as the matching sees it: surrounding spaces (and a BOM) gone, inner runs of
+/// spaces made one, lower-cased.
+pub fn header_key(cell: &str) -> String {
+    normalise(cell.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}'))
+}
+
+/// The field whose Microsoft 365 template or extension header (or an alias) is `name`,
+/// any case.
+pub fn field_named(name: &str) -> Option<Field> {
+    field_of_header(name.trim())
+}
+
 fn field_of_header(cell: &str) -> Option<Field> {
     let n = normalise(cell);
     FIELDS
@@ -360,7 +422,7 @@ fn field_of_header(cell: &str) -> Option<Field> {
 /// when none is close. Closest: the field whose Entra property the name is (`Surname` is
 /// the Last Name), else a header that holds the name as words (`Mobile` → Mobile Phone),
 /// else the header fewest edits away.
-fn did_you_mean(cell: &str) -> String {
+pub(crate) fn did_you_mean(cell: &str) -> String {
     let n = normalise(cell);
     let squashed: String = n.split(' ').collect();
     let by_property = FIELDS.iter().find(|f| {

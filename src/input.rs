@@ -3,6 +3,8 @@
 //! Owns everything about the input's bytes: the encoding (UTF-8 with or without BOM,
 //! UTF-16 with BOM, else Windows-1252), the delimiter (sniffed from the header line), the
 //! optional Entra `version:` line, the header, and the records with their line numbers.
+//! A workbook is read by [`crate::sheet`] into the same records; a `--columns` mapping
+//! ([`crate::mapping`]) changes the header and fills in names ([`crate::names`]).
 
 use std::fs::File;
 use std::io::{self, BufReader, Cursor, Read};
@@ -13,7 +15,10 @@ use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, WINDOWS_1252};
 use encoding_rs_io::DecodeReaderBytesBuilder;
 use tracing::warn;
 
-use crate::columns::{Columns, Template};
+use crate::columns::{Columns, HeaderMap, Template};
+use crate::mapping::Mapping;
+use crate::names::NameFiller;
+use crate::sheet::SheetRows;
 
 /// How the input file's bytes were decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +28,9 @@ pub enum InputEncoding {
     Utf16Le,
     Utf16Be,
     Windows1252,
+    /// A workbook (`.xlsx` …): its cells are text already; results go out as CSV in
+    /// UTF-8 with a BOM, comma-separated.
+    Workbook,
 }
 
 impl InputEncoding {
@@ -39,6 +47,7 @@ impl InputEncoding {
             InputEncoding::Utf16Le => "UTF-16LE",
             InputEncoding::Utf16Be => "UTF-16BE",
             InputEncoding::Windows1252 => "Windows-1252",
+            InputEncoding::Workbook => "workbook",
         }
     }
 }
@@ -48,6 +57,20 @@ impl InputEncoding {
 pub struct RawRow {
     pub line: u64,
     pub record: csv::ByteRecord,
+    /// `code: message` warnings of the reading (a generated User Name, an error cell of a
+    /// workbook); they go to the row's `Warnings` ahead of the planner's.
+    pub warnings: Vec<String>,
+}
+
+/// What the command line adds to reading an input.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// `--sheet`: the sheet of a workbook to read (default: the first visible one).
+    pub sheet: Option<String>,
+    /// `--columns`: the input's headers mapped to fields, and name patterns.
+    pub mapping: Option<Mapping>,
+    /// The tenant's default domain, which a User Name without `@` gets.
+    pub default_domain: Option<String>,
 }
 
 /// An opened input whose header has been read and resolved.
@@ -59,6 +82,10 @@ pub struct Input {
     /// Line number of the header (1, or 2 after a `version:` line).
     pub header_line: u64,
     reader: csv::Reader<Box<dyn Read + Send>>,
+    /// A workbook's sheet, whose rows are read instead of `reader`'s.
+    sheet: Option<SheetRows>,
+    /// Fills in names the rows leave out (with a `--columns` mapping).
+    names: Option<NameFiller>,
 }
 
 /// How many bytes at most are looked at to find the header line and its delimiter.
@@ -75,6 +102,62 @@ impl Input {
     /// The rest of a file assumed to be UTF-8 is checked record by record as it is read
     /// ([`crate::rules::Rules::saw_invalid_utf8`]), which saves a pass over the file.
     pub fn open_as(path: &Path, windows_1252: bool) -> Result<Input> {
+        Input::open_mapped(path, windows_1252, &HeaderMap::default())
+    }
+
+    /// Opens `path` as [`Input::open_as`] does, or as a workbook when its extension says
+    /// so, with the `--sheet` and `--columns` of `options`.
+    pub fn open_with(path: &Path, options: &ReadOptions, windows_1252: bool) -> Result<Input> {
+        let header_map = options
+            .mapping
+            .as_ref()
+            .map(Mapping::header_map)
+            .unwrap_or_default();
+        let mut input = if crate::sheet::is_workbook(path) {
+            Input::open_sheet(path, options.sheet.as_deref(), &header_map)?
+        } else if let Some(sheet) = &options.sheet {
+            bail!(
+                "--sheet `{sheet}`: {} is read as CSV; --sheet is for workbooks ({})",
+                path.display(),
+                crate::sheet::EXTENSIONS.map(|e| format!(".{e}")).join(", ")
+            );
+        } else {
+            Input::open_mapped(path, windows_1252, &header_map)?
+        };
+        if let Some(mapping) = &options.mapping {
+            let filler =
+                NameFiller::new(mapping, &input.columns, options.default_domain.as_deref())
+                    .with_context(|| format!("{}: bad header", path.display()))?;
+            input.names = Some(filler);
+        }
+        Ok(input)
+    }
+
+    /// A workbook's sheet as an input: comma-separated UTF-8 results with a BOM.
+    fn open_sheet(path: &Path, sheet: Option<&str>, header_map: &HeaderMap) -> Result<Input> {
+        let (rows, header) = SheetRows::open(path, sheet)?;
+        let columns = Columns::from_header_mapped(
+            header.cells.iter().map(String::as_str),
+            header.line,
+            header.version_line,
+            header_map,
+        )
+        .with_context(|| format!("{}, sheet `{}`: bad header", path.display(), rows.name))?;
+        let empty: Box<dyn Read + Send> = Box::new(io::empty());
+        Ok(Input {
+            path: path.to_path_buf(),
+            encoding: InputEncoding::Workbook,
+            delimiter: b',',
+            columns,
+            header_line: header.line,
+            reader: csv::Reader::from_reader(empty),
+            sheet: Some(rows),
+            names: None,
+        })
+    }
+
+    /// [`Input::open_as`] with the header resolved under a `--columns` mapping.
+    fn open_mapped(path: &Path, windows_1252: bool, header_map: &HeaderMap) -> Result<Input> {
         let shown = path.display();
         let meta =
             std::fs::metadata(path).with_context(|| format!("cannot read input file {shown}"))?;
@@ -92,13 +175,13 @@ impl Input {
         let n = read_up_to(&mut file, &mut head)
             .with_context(|| format!("cannot read input file {shown}"))?;
         head.truncate(n);
-        Input::from_parts(path, head, file, windows_1252)
+        Input::from_parts(path, head, file, windows_1252, header_map)
     }
 
     /// Reads a whole input held in memory (for fuzzing and tests); `name` is only used
     /// in messages.
     pub fn from_bytes(name: &Path, bytes: Vec<u8>) -> Result<Input> {
-        Input::from_parts(name, bytes, io::empty(), false)
+        Input::from_parts(name, bytes, io::empty(), false, &HeaderMap::default())
     }
 
     /// The input whose first bytes are `head` (up to a megabyte, or all of it) and whose
@@ -108,6 +191,7 @@ impl Input {
         head: Vec<u8>,
         rest: impl Read + Send + 'static,
         windows_1252: bool,
+        header_map: &HeaderMap,
     ) -> Result<Input> {
         let shown = path.display();
         let encoding = if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
@@ -134,7 +218,7 @@ impl Input {
         head.set_position(skip);
         let raw = head.chain(rest);
         let transcoding = match encoding {
-            InputEncoding::Utf8 | InputEncoding::Utf8Bom => None,
+            InputEncoding::Utf8 | InputEncoding::Utf8Bom | InputEncoding::Workbook => None,
             InputEncoding::Utf16Le => Some(UTF_16LE),
             InputEncoding::Utf16Be => Some(UTF_16BE),
             InputEncoding::Windows1252 => Some(WINDOWS_1252),
@@ -224,8 +308,13 @@ impl Input {
         }
         // Not UTF-8 only in a file with a UTF-8 BOM and bad bytes: named as read.
         let cells: Vec<_> = header.iter().map(String::from_utf8_lossy).collect();
-        let columns = Columns::from_header(cells.iter().map(|c| &**c), header_line, version_line)
-            .with_context(|| format!("{shown}: bad header"))?;
+        let columns = Columns::from_header_mapped(
+            cells.iter().map(|c| &**c),
+            header_line,
+            version_line,
+            header_map,
+        )
+        .with_context(|| format!("{shown}: bad header"))?;
         Ok(Input {
             path: path.to_path_buf(),
             encoding,
@@ -233,12 +322,28 @@ impl Input {
             columns,
             header_line,
             reader,
+            sheet: None,
+            names: None,
         })
     }
 
     /// Reads the next data record into `row`, skipping blank rows and Entra `Example:`
-    /// rows. Returns false at the end of the file.
+    /// rows, and fills in the names a `--columns` mapping builds. Returns false at the
+    /// end of the file.
     pub fn next_row(&mut self, row: &mut RawRow) -> Result<bool> {
+        row.warnings.clear();
+        let more = match &mut self.sheet {
+            Some(sheet) => sheet.next_row(row, &self.columns),
+            None => self.next_csv_row(row)?,
+        };
+        if let (true, Some(names)) = (more, &mut self.names) {
+            names.fill(row);
+        }
+        Ok(more)
+    }
+
+    /// [`Input::next_row`] of a CSV file.
+    fn next_csv_row(&mut self, row: &mut RawRow) -> Result<bool> {
         loop {
             let more = self
                 .reader

@@ -19,7 +19,7 @@ use tracing::{debug, info, warn};
 
 use crate::columns::{Columns, Field};
 use crate::directory::{Access, Directory, RunRecord, UserWrite};
-use crate::input::{Input, InputEncoding, RawRow};
+use crate::input::{Input, InputEncoding, RawRow, ReadOptions};
 use crate::output::{Destination, ResultWriter};
 use crate::password;
 use crate::plan::{OnExisting, OnShortage, PlannedRow, Planner, SeatPool, Status};
@@ -77,6 +77,8 @@ pub struct ImportJob {
     pub jobs: usize,
     pub lock_timeout: Duration,
     pub progress: ProgressBar,
+    /// `--sheet` and `--columns`.
+    pub read: ReadOptions,
 }
 
 /// How an import ended (SPEC §10).
@@ -155,7 +157,7 @@ pub fn run(job: ImportJob) -> Result<(Summary, ImportEnd)> {
     let span = tracing::info_span!("import", run_id = %run_id);
     let _entered = span.enter();
     job.destination.check()?;
-    let input = Input::open(&job.input)?;
+    let input = Input::open_with(&job.input, &job.read, false)?;
     info!(
         file = %job.input.display(),
         encoding = input.encoding.name(),
@@ -189,7 +191,7 @@ pub fn run(job: ImportJob) -> Result<(Summary, ImportEnd)> {
             d.rollback();
             d.begin(&job.directory, job.lock_timeout)?;
         }
-        let input = Input::open_as(&job.input, true)?;
+        let input = Input::open_with(&job.input, &job.read, true)?;
         outcome = run.import(input, directory.as_mut(), &mut hasher);
     }
     if let (Err(_), Some(d)) = (&outcome, directory.as_ref()) {

@@ -215,6 +215,7 @@ impl<'a> Planner<'a> {
             row,
             ..PlannedRow::default()
         };
+        p.warnings = std::mem::take(&mut p.row.warnings); // the reader's come first
         let malformed = p.row.errors.iter().any(|e| e.code == Code::MalformedRow);
         if !malformed {
             self.check_duplicates(&mut p.row);

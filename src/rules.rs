@@ -162,6 +162,8 @@ pub struct CheckedRow {
     pub roles: SmallVec<[&'static str; 2]>,
     pub block_sign_in: Option<bool>,
     pub errors: Vec<RowError>,
+    /// The reader's warnings ([`RawRow::warnings`]), handed on to the planner's.
+    pub warnings: Vec<String>,
 }
 
 /// A cell without surrounding white space; most cells have none, which is checked first.
@@ -202,6 +204,7 @@ impl CheckedRow {
         RawRow {
             line: 0,
             record: self.record.into_byte_record(),
+            warnings: Vec::new(),
         }
     }
 }
@@ -270,17 +273,21 @@ impl<'a> Rules<'a> {
         let mut row = CheckedRow {
             line: raw.line,
             record,
+            warnings: raw.warnings,
             ..CheckedRow::default()
         };
         let width = row.record.len();
         if width != self.columns.width {
+            // Columns generated for a `--columns` mapping are not the input's: leave them out.
+            let generated = self.columns.generated;
             let (user, _) = self.user_name(row.cell(self.columns, Field::UserName));
             row.user_name = user;
             row.key = lowercase(&row.user_name);
+            let width = width.saturating_sub(generated);
             let mut msg = format!(
                 "the record has {width} field{}, the header has {}",
                 if width == 1 { "" } else { "s" },
-                self.columns.width
+                self.columns.width - generated
             );
             // Line breaks in its cells: a stray quote may have joined it with the lines
             // after it.

@@ -11,3 +11,4 @@ mod import;
 mod inputs;
 mod properties;
 mod scheduler;
+mod sheets;

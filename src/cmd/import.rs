@@ -7,6 +7,8 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::cli::{GlobalArgs, ImportArgs, LogFormat};
+use crate::input::ReadOptions;
+use crate::mapping::Mapping;
 use crate::output::Destination;
 use crate::pipeline::{self, ImportJob};
 use crate::progress::Progress;
@@ -14,6 +16,15 @@ use crate::tenant::Tenant;
 
 pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
     let tenant = Tenant::load(&global.tenant)?;
+    let mapping = args.columns.as_deref().map(Mapping::load).transpose()?;
+    if let Some(m) = &mapping {
+        m.check_tenant(&tenant)?;
+    }
+    let read = ReadOptions {
+        sheet: args.sheet.clone(),
+        mapping,
+        default_domain: tenant.default_domain.clone(),
+    };
     let output = args
         .output
         .clone()
@@ -44,6 +55,7 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
         jobs,
         lock_timeout: Duration::from_secs(args.lock_timeout),
         progress: progress.bar(),
+        read,
     };
     let (summary, end) = pipeline::run(job)?;
     progress.done();
