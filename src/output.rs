@@ -39,8 +39,13 @@ pub struct Destination {
 
 impl Destination {
     /// Checks before any work is done that the file may be written.
-    pub fn check(&self) -> Result<()> {
+    pub fn check(&self, input: &Path) -> Result<()> {
         let shown = self.path.display();
+        if let (Ok(a), Ok(b)) = (self.path.canonicalize(), input.canonicalize()) {
+            if a == b {
+                bail!("result file {shown} is the input file; choose another name with -o");
+            }
+        }
         if self.path.is_dir() {
             bail!("result file {shown} is a folder");
         }

@@ -58,8 +58,10 @@ impl Summary {
         };
         writeln!(
             out,
-            "onboard: {} rows read from {}{mode}",
-            self.rows, self.input
+            "onboard: {} {} read from {}{mode}",
+            self.rows,
+            if self.rows == 1 { "row" } else { "rows" },
+            self.input
         )?;
         let counts: Vec<String> = crate::plan::Status::ALL
             .iter()

@@ -669,3 +669,20 @@ fn the_most_verbose_logs_hold_no_password_and_json_lines_parse() {
         );
     }
 }
+
+#[test]
+fn the_result_file_may_not_be_the_input() {
+    let wd = Workdir::new();
+    wd.write("users.csv", &csv(CLEAN));
+    let out = wd
+        .onboard(&["import", "users.csv", "-o", "./users.csv", "--force"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "onboard: error: result file ./users.csv is the input file; choose another name with -o"
+    );
+    assert_eq!(wd.read("users.csv"), csv(CLEAN));
+    assert!(!wd.exists("onboard.db"));
+}
