@@ -175,36 +175,32 @@ pub fn run(job: ImportJob) -> Result<(Summary, ImportEnd)> {
     // A first import that fails leaves the directory file it created, with no tables:
     // removing it is not safe, as a second import may have opened it meanwhile. Every
     // command reads such a file as an empty directory.
-    let result = (|| {
-        let mut directory = Directory::open(&job.directory, access, job.lock_timeout)?;
+    let mut directory = Directory::open(&job.directory, access, job.lock_timeout)?;
+    if let Some(d) = directory.as_mut() {
+        d.begin(&job.directory, job.lock_timeout)?;
+    }
+    let run = Run {
+        job: &job,
+        run_id,
+        started_at,
+        started,
+    };
+    let mut hasher = Some(hasher);
+    let mut outcome = run.import(input, directory.as_mut(), &mut hasher);
+    if let Ok(None) = outcome {
+        // Invalid UTF-8 further on in a file without BOM: nothing was kept of the
+        // first read; read the whole file again as Windows-1252.
         if let Some(d) = directory.as_mut() {
+            d.rollback();
             d.begin(&job.directory, job.lock_timeout)?;
         }
-        let run = Run {
-            job: &job,
-            run_id,
-            started_at,
-            started,
-        };
-        let mut hasher = Some(hasher);
-        let mut outcome = run.import(input, directory.as_mut(), &mut hasher);
-        if let Ok(None) = outcome {
-            // Invalid UTF-8 further on in a file without BOM: nothing was kept of the
-            // first read; read the whole file again as Windows-1252.
-            if let Some(d) = directory.as_mut() {
-                d.rollback();
-                d.begin(&job.directory, job.lock_timeout)?;
-            }
-            let input = Input::open_with(&job.input, &job.read, true)?;
-            outcome = run.import(input, directory.as_mut(), &mut hasher);
-        }
-        if let (Err(_), Some(d)) = (&outcome, directory.as_ref()) {
-            d.rollback();
-        }
-        outcome?
-            .ok_or_else(|| anyhow::anyhow!("{}: cannot decide the encoding", job.input.display()))
-    })();
-    result
+        let input = Input::open_with(&job.input, &job.read, true)?;
+        outcome = run.import(input, directory.as_mut(), &mut hasher);
+    }
+    if let (Err(_), Some(d)) = (&outcome, directory.as_ref()) {
+        d.rollback();
+    }
+    outcome?.ok_or_else(|| anyhow::anyhow!("{}: cannot decide the encoding", job.input.display()))
 }
 
 /// One import run's fixed facts.
