@@ -278,22 +278,7 @@ impl Directory {
     /// The user whose lower-cased name is `key`, with licences and roles.
     pub fn find(&self, key: &str, full: bool) -> Result<Option<StoredUser>> {
         let mut stmt = self.conn.prepare_cached(FIND_USER)?;
-        let user = stmt
-            .query_row([key], |r| {
-                let mut profile = Vec::with_capacity(PROFILE_COLUMNS.len());
-                for i in 0..PROFILE_COLUMNS.len() {
-                    profile.push(r.get::<_, Option<String>>(4 + i)?.unwrap_or_default());
-                }
-                Ok(StoredUser {
-                    id: r.get(0)?,
-                    user_name: r.get(1)?,
-                    usage_location: r.get(2)?,
-                    block_sign_in: r.get(3)?,
-                    profile,
-                    ..StoredUser::default()
-                })
-            })
-            .optional()?;
+        let user = stmt.query_row([key], stored_user).optional()?;
         let Some(mut user) = user else {
             return Ok(None);
         };
@@ -495,23 +480,28 @@ impl Directory {
         ))?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let mut profile = Vec::with_capacity(PROFILE_COLUMNS.len());
-            for i in 0..PROFILE_COLUMNS.len() {
-                profile.push(r.get::<_, Option<String>>(4 + i)?.unwrap_or_default());
-            }
-            let mut user = StoredUser {
-                id: r.get(0)?,
-                user_name: r.get(1)?,
-                usage_location: r.get(2)?,
-                block_sign_in: r.get(3)?,
-                profile,
-                ..StoredUser::default()
-            };
+            let mut user = stored_user(r)?;
             self.load_grants(&mut user)?;
             f(&user)?;
         }
         Ok(())
     }
+}
+
+/// A user from a row of `id, user_name, usage_location, block_sign_in, <profile columns>`.
+fn stored_user(r: &rusqlite::Row) -> rusqlite::Result<StoredUser> {
+    let mut profile = Vec::with_capacity(PROFILE_COLUMNS.len());
+    for i in 0..PROFILE_COLUMNS.len() {
+        profile.push(r.get::<_, Option<String>>(4 + i)?.unwrap_or_default());
+    }
+    Ok(StoredUser {
+        id: r.get(0)?,
+        user_name: r.get(1)?,
+        usage_location: r.get(2)?,
+        block_sign_in: r.get(3)?,
+        profile,
+        ..StoredUser::default()
+    })
 }
 
 fn is_busy(e: &rusqlite::Error) -> bool {
