@@ -95,9 +95,9 @@ pub enum ImportEnd {
 impl ImportEnd {
     pub fn exit_code(self) -> u8 {
         match self {
-            ImportEnd::Clean => 0,
-            ImportEnd::SomeFailed => 1,
-            ImportEnd::OverBudget => 3,
+            ImportEnd::Clean => crate::exit::OK,
+            ImportEnd::SomeFailed => crate::exit::ROWS_FAILED,
+            ImportEnd::OverBudget => crate::exit::OVER_BUDGET,
         }
     }
 }
