@@ -2,7 +2,7 @@
 //!
 //! The list holds the 249 officially assigned codes (as published by the ISO
 //! 3166 Maintenance Agency; user-assigned codes such as `XK` are left out). It is
-//! kept sorted so a lookup is a binary search.
+//! kept sorted; a lookup goes through a table of all 676 letter pairs.
 
 /// Every officially assigned ISO 3166-1 alpha-2 code, uppercase, sorted.
 const CODES: [&str; 249] = [
@@ -32,10 +32,25 @@ pub fn canonical(code: &str) -> Option<&'static str> {
     if bytes.len() != 2 || !bytes.iter().all(u8::is_ascii_alphabetic) {
         return None;
     }
-    let upper = [bytes[0].to_ascii_uppercase(), bytes[1].to_ascii_uppercase()];
-    let upper = std::str::from_utf8(&upper).ok()?;
-    CODES.binary_search(&upper).ok().map(|i| CODES[i])
+    let slot = (bytes[0].to_ascii_uppercase() - b'A') as usize * 26
+        + (bytes[1].to_ascii_uppercase() - b'A') as usize;
+    match INDEX[slot] {
+        u8::MAX => None,
+        i => Some(CODES[i as usize]),
+    }
 }
+
+/// For every pair of letters AA..ZZ, its place in [`CODES`], or `u8::MAX`.
+const INDEX: [u8; 26 * 26] = {
+    let mut index = [u8::MAX; 26 * 26];
+    let mut i = 0;
+    while i < CODES.len() {
+        let b = CODES[i].as_bytes();
+        index[(b[0] - b'A') as usize * 26 + (b[1] - b'A') as usize] = i as u8;
+        i += 1;
+    }
+    index
+};
 
 /// Whether `code` is an officially assigned ISO 3166-1 alpha-2 code, in any case.
 #[must_use]
@@ -57,6 +72,21 @@ mod tests {
         let set: HashSet<&str> = CODES.iter().copied().collect();
         assert_eq!(set.len(), 249);
         assert_eq!(CODES.len(), 249);
+    }
+
+    #[test]
+    fn every_letter_pair_is_looked_up_right() {
+        for a in b'A'..=b'Z' {
+            for b in b'A'..=b'Z' {
+                let code = String::from_utf8(vec![a, b]).unwrap();
+                let listed = CODES.binary_search(&code.as_str()).is_ok();
+                assert_eq!(canonical(&code).is_some(), listed, "{code}");
+                assert_eq!(
+                    canonical(&code.to_lowercase()),
+                    listed.then_some(code.as_str())
+                );
+            }
+        }
     }
 
     #[test]

@@ -382,7 +382,7 @@ impl Input {
 /// record: the record's own terminator (every record has one, see `open`), the LFs inside
 /// its quoted cells and any blank lines it skipped before it.
 fn first_line<R: Read>(reader: &csv::Reader<R>, record: &csv::ByteRecord) -> u64 {
-    let embedded = record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
+    let embedded = memchr::memchr_iter(b'\n', record.as_slice()).count() as u64;
     reader.position().line().saturating_sub(embedded + 1).max(1)
 }
 

@@ -20,10 +20,10 @@ use tracing::{debug, info, warn};
 use crate::columns::{Columns, Field};
 use crate::directory::{Access, Directory, RunRecord, UserWrite};
 use crate::input::{Input, InputEncoding, RawRow, ReadOptions};
-use crate::output::{Destination, ResultWriter};
+use crate::output::{Destination, ResultWriter, RowBuffer};
 use crate::password;
 use crate::plan::{OnExisting, OnShortage, PlannedRow, Planner, SeatPool, Status};
-use crate::rules::{CheckedRow, Rules, PROFILE_FIELDS};
+use crate::rules::{Code, Rules, PROFILE_FIELDS};
 use crate::summary::{now_rfc3339, SeatChange, Summary};
 use crate::tenant::Tenant;
 
@@ -105,8 +105,10 @@ impl ImportEnd {
 /// Running totals for the summary.
 struct Tally {
     rows: u64,
-    status: BTreeMap<String, u64>,
-    errors: BTreeMap<String, u64>,
+    /// Rows by [`Status`], in the order of [`Status::ALL`].
+    status: [u64; Status::ALL.len()],
+    /// Errors by [`Code`], in the order of [`Code::ALL`].
+    errors: [u64; Code::ALL.len()],
     warnings: BTreeMap<String, u64>,
     granted: Vec<u64>,
 }
@@ -115,11 +117,8 @@ impl Tally {
     fn new(licenses: usize) -> Tally {
         Tally {
             rows: 0,
-            status: Status::ALL
-                .iter()
-                .map(|s| (s.as_str().to_string(), 0))
-                .collect(),
-            errors: BTreeMap::new(),
+            status: [0; Status::ALL.len()],
+            errors: [0; Code::ALL.len()],
             warnings: BTreeMap::new(),
             granted: vec![0; licenses],
         }
@@ -127,26 +126,60 @@ impl Tally {
 
     fn add(&mut self, p: &PlannedRow) {
         self.rows += 1;
-        *self
-            .status
-            .get_mut(p.status().as_str())
-            .expect("all statuses") += 1;
+        self.status[p.status() as usize] += 1;
         for e in &p.row.errors {
-            *self.errors.entry(e.code.as_str().to_string()).or_default() += 1;
+            self.errors[e.code as usize] += 1;
         }
         for w in &p.warnings {
             let code = w.split(':').next().unwrap_or(w);
-            *self.warnings.entry(code.to_string()).or_default() += 1;
+            match self.warnings.get_mut(code) {
+                Some(n) => *n += 1,
+                None => {
+                    self.warnings.insert(code.to_string(), 1);
+                }
+            }
         }
         for &l in &p.new_licenses {
             self.granted[l as usize] += 1;
         }
     }
 
+    fn count(&self, status: Status) -> u64 {
+        self.status[status as usize]
+    }
+
     fn failed(&self) -> u64 {
-        self.status[Status::Failed.as_str()]
+        self.count(Status::Failed)
+    }
+
+    /// Rows by status name, every status listed.
+    fn status_map(&self) -> BTreeMap<String, u64> {
+        Status::ALL
+            .iter()
+            .map(|&s| (s.as_str().to_string(), self.count(s)))
+            .collect()
+    }
+
+    /// Errors by code, only the codes that occurred.
+    fn error_map(&self) -> BTreeMap<String, u64> {
+        Code::ALL
+            .iter()
+            .filter(|&&c| self.errors[c as usize] > 0)
+            .map(|&c| (c.as_str().to_string(), self.errors[c as usize]))
+            .collect()
     }
 }
+
+/// One row on its way round: the reader fills `raw`, the checkers `plan.row`, the planner
+/// the rest of `plan`; then the batch goes back to the reader, buffers and all.
+#[derive(Default)]
+struct Row {
+    raw: RawRow,
+    plan: PlannedRow,
+}
+
+/// Result rows formatted in one go by one worker.
+const FORMAT_CHUNK: usize = 256;
 
 /// Runs the import. `Err` is a run error (exit 2): nothing was written.
 pub fn run(job: ImportJob) -> Result<(Summary, ImportEnd)> {
@@ -270,111 +303,99 @@ impl Run<'_> {
             // up front, so it is not rebuilt while it grows.
             (file_len / 150).min(50_000_000) as usize,
         );
-        let mut writer = ResultWriter::create(
+        let writer = ResultWriter::create(
             &job.destination,
             input.delimiter,
             input.encoding.result_wants_bom(),
         )?;
         let staged_path = writer.staged_path().to_path_buf();
         job.progress.set_length(file_len);
-        let mut tally = Tally::new(tenant.licenses.len());
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(job.jobs)
             .thread_name(|i| format!("onboard-check-{i}"))
             .build()
             .context("cannot start worker threads")?;
 
-        let (raw_tx, raw_rx) = mpsc::sync_channel::<Batch<RawRow>>(2);
-        let (checked_tx, checked_rx) = mpsc::sync_channel::<Batch<CheckedRow>>(1);
-        let (db_tx, db_rx) = mpsc::sync_channel::<Vec<PlannedRow>>(2);
-        let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<RawRow>>();
-        std::thread::scope(|scope| -> Result<()> {
+        let (raw_tx, raw_rx) = mpsc::sync_channel::<Batch<Row>>(2);
+        let (checked_tx, checked_rx) = mpsc::sync_channel::<Batch<Row>>(1);
+        let (planned_tx, planned_rx) = mpsc::sync_channel::<Vec<Row>>(1);
+        let (db_tx, db_rx) = mpsc::sync_channel::<Vec<Row>>(2);
+        let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<Row>>();
+        let (writer, tally) = std::thread::scope(|scope| -> Result<(ResultWriter, Tally)> {
             named("onboard-read")
                 .spawn_scoped(scope, move || read_batches(input, raw_tx, recycle_rx))?;
             let rules = &rules;
             let pool = &pool;
             named("onboard-batch").spawn_scoped(scope, move || {
-                for batch in raw_rx {
-                    let checked = batch.map(|batch| {
-                        let mut out = Vec::with_capacity(batch.len());
+                for mut batch in raw_rx {
+                    if let Ok(batch) = &mut batch {
                         pool.install(|| {
                             batch
-                                .into_par_iter()
+                                .par_iter_mut()
                                 .with_min_len(128)
-                                .map(|raw| rules.check(raw))
-                                .collect_into_vec(&mut out)
+                                .for_each(|r| rules.check_into(&mut r.raw, &mut r.plan.row))
                         });
-                        out
-                    });
-                    if checked_tx.send(checked).is_err() {
+                    }
+                    if checked_tx.send(batch).is_err() {
                         return;
                     }
                 }
             })?;
-            let db_recycle = recycle_tx.clone();
             let columns = &columns;
+            let db_recycle = recycle_tx.clone();
             let db_thread = writer_directory.map(|d| {
                 named("onboard-store").spawn_scoped(scope, move || -> Result<()> {
                     for batch in db_rx {
-                        for p in &batch {
-                            write_user(d, tenant, columns, p)?;
+                        for r in &batch {
+                            write_user(d, tenant, columns, &r.plan)?;
                         }
-                        let _ =
-                            db_recycle.send(batch.into_iter().map(|p| p.row.into_raw()).collect());
+                        let _ = db_recycle.send(batch);
                     }
                     Ok(())
                 })
             });
             let db_thread = db_thread.transpose()?;
+            let db_tx = db_thread.is_some().then_some(db_tx);
+            let span = tracing::Span::current(); // the run id, on this thread's logs too
+            let finisher = named("onboard-write").spawn_scoped(scope, move || {
+                let _entered = span.enter();
+                self.finish_batches(writer, planned_rx, db_tx, recycle_tx, pool, columns)
+            })?;
 
-            let mut sent = Ok(());
+            let mut planned = Ok(());
             for checked in checked_rx {
-                let checked = checked?;
-                let position = checked
-                    .last()
-                    .map_or(0, |r| r.record.position().map_or(0, |p| p.byte()));
-                let mut planned = Vec::with_capacity(checked.len());
-                for row in checked {
-                    planned.push(planner.plan(row, lookup)?);
+                let mut batch = checked?;
+                // Ahead of each row, the row this far on is prefetched.
+                const AHEAD: usize = 8;
+                for r in batch.iter().take(AHEAD) {
+                    planner.prefetch(&r.plan.row);
                 }
-                if !job.dry_run {
-                    give_passwords(pool, &mut planned, columns, tenant.password_length);
-                }
-                for p in &planned {
-                    write_result(&mut writer, tenant, columns, p)?;
-                    tally.add(p);
-                }
-                job.progress.set_position(position.min(file_len));
-                if !job.progress.is_hidden() {
-                    let seconds = self.started.elapsed().as_secs_f64().max(0.001);
-                    job.progress.set_message(format!(
-                        "{} rows, {:.0} rows/s",
-                        tally.rows,
-                        tally.rows as f64 / seconds
-                    ));
-                }
-                debug!(rows = tally.rows, "batch done");
-                if db_thread.is_some() {
-                    if db_tx.send(planned).is_err() {
-                        // The writer stopped on an error; its join below says which.
-                        sent = Err(());
-                        break;
+                for i in 0..batch.len() {
+                    if let Some(r) = batch.get(i + AHEAD) {
+                        planner.prefetch(&r.plan.row);
                     }
-                } else {
-                    let _ =
-                        recycle_tx.send(planned.into_iter().map(|p| p.row.into_raw()).collect());
+                    planner.plan_in_place(&mut batch[i].plan, lookup)?;
+                }
+                if planned_tx.send(batch).is_err() {
+                    // The writing stopped on an error; its join below says which.
+                    planned = Err(());
+                    break;
                 }
             }
-            drop(db_tx);
+            drop(planned_tx);
+            let finished = finisher
+                .join()
+                .map_err(|_| anyhow::anyhow!("the result writer thread failed"))?;
             if let Some(handle) = db_thread {
                 handle
                     .join()
                     .map_err(|_| anyhow::anyhow!("the directory writer thread failed"))??;
             }
-            if sent.is_err() {
-                anyhow::bail!("the directory writer stopped");
+            let finished = finished?;
+            if planned.is_err() {
+                anyhow::bail!("the result writer stopped");
             }
-            Ok(())
+            Ok(finished)
         })?;
         job.progress.finish_and_clear();
         debug!(
@@ -400,6 +421,71 @@ impl Run<'_> {
             encoding,
         )
         .map(Some)
+    }
+
+    /// The result-writing thread: gives created users their passwords and formats the
+    /// result rows (in parallel), writes them in file order, counts, and hands each batch
+    /// on to the directory writer (or back to the reader).
+    fn finish_batches(
+        &self,
+        mut writer: ResultWriter,
+        planned: mpsc::Receiver<Vec<Row>>,
+        db: Option<mpsc::SyncSender<Vec<Row>>>,
+        recycle: mpsc::Sender<Vec<Row>>,
+        pool: &rayon::ThreadPool,
+        columns: &Columns,
+    ) -> Result<(ResultWriter, Tally)> {
+        let job = self.job;
+        let tenant = &job.tenant;
+        let format = writer.format();
+        let file_len = job.progress.length().unwrap_or(0);
+        let mut tally = Tally::new(tenant.licenses.len());
+        for mut batch in planned {
+            let formatted: Vec<Result<Vec<u8>>> = pool.install(|| {
+                batch
+                    .par_chunks_mut(FORMAT_CHUNK)
+                    .map(|chunk| {
+                        let mut out = format.buffer();
+                        let mut scratch = Scratch::default();
+                        for r in chunk {
+                            if !job.dry_run {
+                                give_password(&mut r.plan, columns, tenant.password_length);
+                            }
+                            format_result(&mut out, tenant, columns, &r.plan, &mut scratch)?;
+                        }
+                        out.into_bytes()
+                    })
+                    .collect()
+            });
+            for rows in formatted {
+                writer.write_rows(&rows?)?;
+            }
+            for r in &batch {
+                tally.add(&r.plan);
+            }
+            let position = batch.last().map_or(0, |r| r.plan.row.position);
+            job.progress.set_position(position.min(file_len));
+            if !job.progress.is_hidden() {
+                let seconds = self.started.elapsed().as_secs_f64().max(0.001);
+                job.progress.set_message(format!(
+                    "{} rows, {:.0} rows/s",
+                    tally.rows,
+                    tally.rows as f64 / seconds
+                ));
+            }
+            debug!(rows = tally.rows, "batch done");
+            match &db {
+                Some(db) => {
+                    if db.send(batch).is_err() {
+                        anyhow::bail!("the directory writer stopped");
+                    }
+                }
+                None => {
+                    let _ = recycle.send(batch);
+                }
+            }
+        }
+        Ok((writer, tally))
     }
 
     /// Decides between commit and roll-back, puts the result file in place and sums up.
@@ -452,10 +538,10 @@ impl Run<'_> {
                         input_sha256: input_sha256.clone(),
                         dry_run: false,
                         rows: tally.rows,
-                        created: tally.status["created"],
-                        updated: tally.status["updated"],
-                        unchanged: tally.status["unchanged"],
-                        skipped: tally.status["skipped"],
+                        created: tally.count(Status::Created),
+                        updated: tally.count(Status::Updated),
+                        unchanged: tally.count(Status::Unchanged),
+                        skipped: tally.count(Status::Skipped),
                         failed: tally.failed(),
                         result_file: absolute(&job.destination.path),
                         staged_file: staged_path.display().to_string(),
@@ -514,8 +600,8 @@ impl Run<'_> {
             dry_run: job.dry_run,
             committed,
             rows: tally.rows,
-            status: tally.status,
-            errors: tally.errors,
+            status: tally.status_map(),
+            errors: tally.error_map(),
             warnings: tally.warnings,
             seats,
             seconds,
@@ -545,12 +631,12 @@ fn named(name: &str) -> std::thread::Builder {
     std::thread::Builder::new().name(name.to_string())
 }
 
-/// The reader thread: fills batches, refilling the records of batches that come back so
+/// The reader thread: fills batches, refilling the rows of batches that come back so
 /// their buffers are reused instead of allocated per row.
 fn read_batches(
     mut input: Input,
-    out: mpsc::SyncSender<Batch<RawRow>>,
-    recycled: mpsc::Receiver<Vec<RawRow>>,
+    out: mpsc::SyncSender<Batch<Row>>,
+    recycled: mpsc::Receiver<Vec<Row>>,
 ) {
     loop {
         let mut batch = recycled.try_recv().unwrap_or_default();
@@ -560,9 +646,9 @@ fn read_batches(
                 break Ok(true);
             }
             if n == batch.len() {
-                batch.push(RawRow::default());
+                batch.push(Row::default());
             }
-            match input.next_row(&mut batch[n]) {
+            match input.next_row(&mut batch[n].raw) {
                 Ok(true) => n += 1,
                 Ok(false) => break Ok(false),
                 Err(e) => break Err(e),
@@ -586,26 +672,16 @@ fn read_batches(
     }
 }
 
-/// Gives every created user its password: the row's own, or a generated one.
-fn give_passwords(
-    pool: &rayon::ThreadPool,
-    planned: &mut [PlannedRow],
-    columns: &Columns,
-    len: usize,
-) {
-    pool.install(|| {
-        planned
-            .par_iter_mut()
-            .with_min_len(256)
-            .filter(|p| p.status == Some(Status::Created))
-            .for_each(|p| {
-                let given = p.row.cell(columns, Field::Password);
-                p.password = Some(if given.is_empty() {
-                    password::generate(len)
-                } else {
-                    given.to_string()
-                });
-            })
+/// Gives a created user its password: the row's own, or a generated one.
+fn give_password(p: &mut PlannedRow, columns: &Columns, len: usize) {
+    if p.status != Some(Status::Created) {
+        return;
+    }
+    let given = p.row.cell(columns, Field::Password);
+    p.password = Some(if given.is_empty() {
+        password::generate(len)
+    } else {
+        given.to_string()
     });
 }
 
@@ -664,37 +740,57 @@ fn write_user(d: &Directory, tenant: &Tenant, columns: &Columns, p: &PlannedRow)
     .with_context(|| format!("cannot write user of line {} to the directory", row.line))
 }
 
-fn write_result(
-    w: &mut ResultWriter,
+/// Buffers for the joined cells of result rows, reused from row to row.
+#[derive(Default)]
+struct Scratch {
+    licenses: String,
+    warnings: String,
+    errors: String,
+}
+
+fn format_result(
+    out: &mut RowBuffer,
     tenant: &Tenant,
     columns: &Columns,
     p: &PlannedRow,
+    scratch: &mut Scratch,
 ) -> Result<()> {
-    let mut line = itoa::Buffer::new();
-    let mut licenses = String::new();
+    use std::fmt::Write as _;
+    let Scratch {
+        licenses,
+        warnings,
+        errors,
+    } = scratch;
+    licenses.clear();
     for (i, &l) in p.licenses.iter().enumerate() {
         if i > 0 {
             licenses.push('+');
         }
         licenses.push_str(&tenant.licenses[l as usize].sku);
     }
-    let errors = match p.row.errors.as_slice() {
-        [] => String::new(),
-        errors => errors
-            .iter()
-            .map(|e| e.to_string())
-            .collect::<Vec<_>>()
-            .join(" | "),
-    };
-    w.write([
-        line.format(p.row.line),
+    warnings.clear();
+    for (i, w) in p.warnings.iter().enumerate() {
+        if i > 0 {
+            warnings.push_str(" | ");
+        }
+        warnings.push_str(w);
+    }
+    errors.clear();
+    for (i, e) in p.row.errors.iter().enumerate() {
+        if i > 0 {
+            errors.push_str(" | ");
+        }
+        let _ = write!(errors, "{e}");
+    }
+    out.write([
+        itoa::Buffer::new().format(p.row.line),
         &p.row.user_name,
         p.row.cell(columns, Field::DisplayName),
         p.status().as_str(),
         p.password.as_deref().unwrap_or(""),
-        &licenses,
-        &p.warnings.join(" | "),
-        &errors,
+        licenses,
+        warnings,
+        errors,
     ])
 }
 

@@ -5,7 +5,6 @@
 //! real run, which is why a dry run reports exactly what the real run would do.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use anyhow::Result;
 use smallvec::SmallVec;
@@ -119,55 +118,94 @@ impl SeatPool {
     }
 }
 
-/// Hashes a [`Digest`] by taking its first 64 bits: they are already a good hash.
-#[derive(Default)]
-struct DigestHasher(u64);
-
-impl Hasher for DigestHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ b as u64;
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
+/// One slot of a [`SeenIndex`]: a key's digest and the line it was first seen on
+/// (`line == 0`: empty; data rows start at line 2).
+#[derive(Clone, Copy, Default)]
+#[repr(C)]
+struct Slot {
+    hi: u64,
+    lo: u32,
+    line: u32,
 }
 
-#[derive(PartialEq, Eq)]
-struct Key(Digest);
-
-impl Hash for Key {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.0.hi);
-    }
-}
-
-/// Keys seen so far, as digests with the line they were first seen on: 16 bytes a row,
-/// so a million-row file needs tens of megabytes, not hundreds.
-#[derive(Default)]
+/// Keys seen so far, as digests with the line they were first seen on: 16 bytes a slot in
+/// an open-addressing table (linear probing, at most 70% full), so a million-row file
+/// needs 32 MiB. The digests are already uniform, so their bits index the table directly,
+/// and the planner prefetches the slots of the rows ahead: a probe into a table this size
+/// is otherwise a cache miss a row.
 struct SeenIndex {
-    seen: HashMap<Key, u32, BuildHasherDefault<DigestHasher>>,
+    slots: Vec<Slot>,
+    len: usize,
+}
+
+impl Default for SeenIndex {
+    fn default() -> SeenIndex {
+        SeenIndex::with_capacity(0)
+    }
 }
 
 impl SeenIndex {
     fn with_capacity(n: usize) -> SeenIndex {
+        let slots = (n.saturating_mul(10) / 7).max(16).next_power_of_two();
         SeenIndex {
-            seen: HashMap::with_capacity_and_hasher(n, Default::default()),
+            slots: vec![Slot::default(); slots],
+            len: 0,
         }
+    }
+
+    fn mask(&self) -> usize {
+        self.slots.len() - 1
+    }
+
+    /// Asks the CPU to fetch the slot `key` starts probing at.
+    fn prefetch(&self, key: Digest) {
+        let slot = &self.slots[key.hi as usize & self.mask()];
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a prefetch is only a hint; it reads nothing and cannot fault.
+        unsafe {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            _mm_prefetch::<_MM_HINT_T0>((slot as *const Slot).cast());
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = slot;
     }
 
     /// Remembers `key` at `line`; returns the earlier line if it was there.
     fn claim(&mut self, key: Digest, line: u64) -> Option<u64> {
-        match self.seen.entry(Key(key)) {
-            std::collections::hash_map::Entry::Occupied(e) => Some(*e.get() as u64),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(line.min(u32::MAX as u64) as u32);
-                None
+        let line = line.clamp(1, u32::MAX as u64) as u32;
+        let mask = self.mask();
+        let mut i = key.hi as usize & mask;
+        loop {
+            let slot = &mut self.slots[i];
+            if slot.line == 0 {
+                *slot = Slot {
+                    hi: key.hi,
+                    lo: key.lo,
+                    line,
+                };
+                self.len += 1;
+                if self.len * 10 > self.slots.len() * 7 {
+                    self.grow();
+                }
+                return None;
             }
+            if slot.hi == key.hi && slot.lo == key.lo {
+                return Some(slot.line as u64);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn grow(&mut self) {
+        let bigger = vec![Slot::default(); self.slots.len() * 2];
+        let old = std::mem::replace(&mut self.slots, bigger);
+        let mask = self.mask();
+        for slot in old.into_iter().filter(|s| s.line != 0) {
+            let mut i = slot.hi as usize & mask;
+            while self.slots[i].line != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = slot;
         }
     }
 }
@@ -209,20 +247,45 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// Fetches what planning `row` will look at into the cache ahead of time.
+    pub fn prefetch(&self, row: &CheckedRow) {
+        self.users.prefetch(row.key_digest);
+        if let Some(d) = row.employee_digest {
+            self.employee_ids.prefetch(d);
+        }
+    }
+
     /// Decides one row; rows must come in file order.
     pub fn plan(&mut self, row: CheckedRow, directory: Option<&Directory>) -> Result<PlannedRow> {
         let mut p = PlannedRow {
             row,
             ..PlannedRow::default()
         };
-        p.warnings = std::mem::take(&mut p.row.warnings); // the reader's come first
+        self.plan_in_place(&mut p, directory)?;
+        Ok(p)
+    }
+
+    /// [`Planner::plan`] of the row in `p`, whose other fields are reset and whose
+    /// buffers are reused.
+    pub fn plan_in_place(
+        &mut self,
+        p: &mut PlannedRow,
+        directory: Option<&Directory>,
+    ) -> Result<()> {
+        p.status = None;
+        p.licenses.clear();
+        p.new_licenses.clear();
+        p.existing = None;
+        p.password = None;
+        p.warnings.clear();
+        std::mem::swap(&mut p.warnings, &mut p.row.warnings); // the reader's come first
         let malformed = p.row.errors.iter().any(|e| e.code == Code::MalformedRow);
         if !malformed {
             self.check_duplicates(&mut p.row);
         }
         if p.row.failed() {
             p.status = Some(Status::Failed);
-            return Ok(p);
+            return Ok(());
         }
         let existing = match directory {
             Some(d) if self.look_up => {
@@ -231,7 +294,7 @@ impl<'a> Planner<'a> {
             _ => None,
         };
         match existing {
-            None => self.plan_create(&mut p),
+            None => self.plan_create(p),
             Some(user) => match self.on_existing {
                 OnExisting::Skip => p.status = Some(Status::Skipped),
                 OnExisting::Fail => {
@@ -241,10 +304,10 @@ impl<'a> Planner<'a> {
                     );
                     p.status = Some(Status::Failed);
                 }
-                OnExisting::Update => self.plan_update(&mut p, user),
+                OnExisting::Update => self.plan_update(p, user),
             },
         }
-        Ok(p)
+        Ok(())
     }
 
     fn check_duplicates(&mut self, row: &mut CheckedRow) {
@@ -299,8 +362,8 @@ impl<'a> Planner<'a> {
             return;
         }
         if granted {
-            p.licenses = p.row.licenses.clone();
-            p.new_licenses = p.row.licenses.clone();
+            p.licenses.extend_from_slice(&p.row.licenses);
+            p.new_licenses.extend_from_slice(&p.row.licenses);
         } else {
             // Disabled apps only make sense on licences the user really gets.
             p.row.disabled_apps.clear();
@@ -403,5 +466,26 @@ mod tests {
         assert_eq!(seen.claim(Digest::of("jan@contoso.com"), 2), None);
         assert_eq!(seen.claim(Digest::of("jan@contoso.com"), 5), Some(2));
         assert_eq!(seen.claim(Digest::of("jan2@contoso.com"), 6), None);
+    }
+
+    #[test]
+    fn seen_index_grows_and_keeps_every_key() {
+        let mut seen = SeenIndex::with_capacity(4);
+        for i in 0..10_000u64 {
+            assert_eq!(seen.claim(Digest::of(&format!("u{i}@x")), i + 2), None);
+        }
+        assert!(seen.slots.len() >= 10_000 * 10 / 7);
+        for i in 0..10_000u64 {
+            assert_eq!(
+                seen.claim(Digest::of(&format!("u{i}@x")), 99_999),
+                Some(i + 2)
+            );
+        }
+        // Keys that share the first 64 bits are still told apart by the other 32.
+        let a = Digest { hi: 7, lo: 1 };
+        let b = Digest { hi: 7, lo: 2 };
+        assert_eq!(seen.claim(a, 3), None);
+        assert_eq!(seen.claim(b, 4), None);
+        assert_eq!(seen.claim(b, 5), Some(4));
     }
 }

@@ -271,11 +271,17 @@ impl Tenant {
                     .position(|l| !l.name.is_empty() && l.name.eq_ignore_ascii_case(name))
             })
             .or_else(|| {
-                // Friendly names may hold non-ASCII letters; compare them fully lowercased.
-                let lower = name.to_lowercase();
-                self.licenses
-                    .iter()
-                    .position(|l| !l.name.is_empty() && l.name.to_lowercase() == lower)
+                // Friendly names may hold non-ASCII letters; compare them fully lowercased
+                // (two ASCII names were compared above already).
+                let ascii = name.is_ascii();
+                let mut lower = None;
+                self.licenses.iter().position(|l| {
+                    let compared_above = ascii && l.name.is_ascii();
+                    !l.name.is_empty()
+                        && !compared_above
+                        && l.name.to_lowercase()
+                            == *lower.get_or_insert_with(|| name.to_lowercase())
+                })
             })
     }
 
