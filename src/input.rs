@@ -532,7 +532,7 @@ impl<R> QuoteCheck<R> {
 }
 
 fn count(bytes: &[u8], byte: u8) -> u64 {
-    bytes.iter().filter(|&&b| b == byte).count() as u64
+    memchr::memchr_iter(byte, bytes).count() as u64
 }
 
 /// Turns every CR into LF.
