@@ -316,10 +316,10 @@ impl Run<'_> {
             .build()
             .context("cannot start worker threads")?;
 
-        let (raw_tx, raw_rx) = mpsc::sync_channel::<Batch<Row>>(2);
+        let (raw_tx, raw_rx) = mpsc::sync_channel::<Batch<Row>>(1);
         let (checked_tx, checked_rx) = mpsc::sync_channel::<Batch<Row>>(1);
         let (planned_tx, planned_rx) = mpsc::sync_channel::<Vec<Row>>(1);
-        let (db_tx, db_rx) = mpsc::sync_channel::<Vec<Row>>(2);
+        let (db_tx, db_rx) = mpsc::sync_channel::<Vec<Row>>(1);
         let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<Row>>();
         let (writer, tally) = std::thread::scope(|scope| -> Result<(ResultWriter, Tally)> {
             named("onboard-read")
