@@ -60,6 +60,8 @@ pub struct RawRow {
     /// `code: message` warnings of the reading (a generated User Name, an error cell of a
     /// workbook); they go to the row's `Warnings` ahead of the planner's.
     pub warnings: Vec<String>,
+    /// Whether the User Name was built from a `--columns` pattern, not typed.
+    pub built_name: bool,
 }
 
 /// What the command line adds to reading an input.
@@ -332,6 +334,7 @@ impl Input {
     /// end of the file.
     pub fn next_row(&mut self, row: &mut RawRow) -> Result<bool> {
         row.warnings.clear();
+        row.built_name = false;
         let more = match &mut self.sheet {
             Some(sheet) => sheet.next_row(row, &self.columns),
             None => self.next_csv_row(row)?,

@@ -524,6 +524,7 @@ impl NameFiller {
         let key = self.key(&name);
         self.taken.insert(key, row.line);
         set_cell(&mut row.record, *col, &name, &mut self.scratch);
+        row.built_name = true;
         row.warnings.push(match first_taken {
             None => format!("user_name_generated: {name}"),
             Some(line) => format!("user_name_numbered: {name} ({base} is taken on line {line})"),

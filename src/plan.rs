@@ -14,6 +14,11 @@ use crate::directory::{Directory, StoredUser};
 use crate::rules::{CheckedRow, Code, Digest, PROFILE_FIELDS};
 use crate::tenant::Tenant;
 
+/// Where Employee ID is in [`PROFILE_FIELDS`] and so in a stored user's profile.
+const EMPLOYEE_ID: usize = 15;
+
+const _: () = assert!(matches!(PROFILE_FIELDS[EMPLOYEE_ID], Field::EmployeeId));
+
 /// What happens to a row (the result file's `Status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Status {
@@ -295,6 +300,17 @@ impl<'a> Planner<'a> {
         };
         match existing {
             None => self.plan_create(p),
+            Some(user) if self.someone_else(&p.row, &user) => {
+                let stored = &user.profile[EMPLOYEE_ID];
+                let msg = format!(
+                    "the built User Name {} is the directory's user with Employee ID {stored}, \
+                     not {}: a different person. Give this row a typed User Name",
+                    user.user_name,
+                    p.row.cell(self.columns, Field::EmployeeId)
+                );
+                p.row.error(Code::AlreadyExists, msg);
+                p.status = Some(Status::Failed);
+            }
             Some(user) => match self.on_existing {
                 OnExisting::Skip => p.status = Some(Status::Skipped),
                 OnExisting::Fail => {
@@ -308,6 +324,18 @@ impl<'a> Planner<'a> {
             },
         }
         Ok(())
+    }
+
+    /// Whether a built User Name found in the directory belongs to another person: both
+    /// the row and the stored user have an Employee ID, and they differ. A typed User Name
+    /// names its account on purpose; a built one may be a namesake's.
+    fn someone_else(&self, row: &CheckedRow, user: &StoredUser) -> bool {
+        let ours = row.cell(self.columns, Field::EmployeeId);
+        let theirs = user.profile[EMPLOYEE_ID].trim();
+        row.built_name
+            && !ours.is_empty()
+            && !theirs.is_empty()
+            && ours.to_lowercase() != theirs.to_lowercase()
     }
 
     fn check_duplicates(&mut self, row: &mut CheckedRow) {

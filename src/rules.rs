@@ -232,6 +232,8 @@ pub struct CheckedRow {
     /// Canonical admin role names.
     pub roles: SmallVec<[&'static str; 2]>,
     pub block_sign_in: Option<bool>,
+    /// The User Name was built from a `--columns` pattern ([`RawRow::built_name`]).
+    pub built_name: bool,
     pub errors: Vec<RowError>,
     /// The reader's warnings ([`RawRow::warnings`]), handed on to the planner's.
     pub warnings: Vec<String>,
@@ -286,6 +288,7 @@ impl CheckedRow {
         self.disabled_apps.clear();
         self.roles.clear();
         self.block_sign_in = None;
+        self.built_name = false;
         self.errors.clear();
         self.warnings.clear();
     }
@@ -355,6 +358,7 @@ impl<'a> Rules<'a> {
     pub fn check_into(&self, raw: &mut RawRow, row: &mut CheckedRow) {
         row.reset();
         row.line = raw.line;
+        row.built_name = raw.built_name;
         row.position = raw.record.position().map_or(0, |p| p.byte());
         std::mem::swap(&mut row.warnings, &mut raw.warnings);
         if !row.record.fill(&raw.record) {
@@ -821,9 +825,14 @@ fn plain_email(s: &str) -> bool {
 fn may_hide_characters(s: &str) -> bool {
     // Chunks without an early exit inside, so the compiler can check many bytes at once.
     s.as_bytes().chunks(64).any(|chunk| {
-        chunk.iter().fold(false, |found, &b| {
-            found | (b < 0x20) | (b == 0x7F) | (b == 0xC2) | (b == 0xE2) | (b == 0xEF)
-        })
+        chunk.iter().fold(0u8, |found, &b| {
+            found
+                | (b < 0x20) as u8
+                | (b == 0x7F) as u8
+                | (b == 0xC2) as u8
+                | (b == 0xE2) as u8
+                | (b == 0xEF) as u8
+        }) != 0
     })
 }
 

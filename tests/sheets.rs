@@ -307,6 +307,69 @@ Line;User Name;Display Name;Status;Password;Licenses;Warnings;Errors
     assert_eq!(wd.user_count(), 12);
 }
 
+#[test]
+fn a_built_name_of_a_namesake_in_the_directory_is_not_taken_for_this_person() {
+    let wd = Workdir::new();
+    std::fs::copy(samples("tenant.toml"), wd.path("tenant.toml")).unwrap();
+    let columns = samples("hr-columns.toml");
+    let (code, stderr) = import(&wd, &[&samples("hr-export-nl.csv"), "--columns", &columns]);
+    assert_eq!(code, 0, "{stderr}");
+    // Jan Jansen 1001 has left; the export now has Jan Jansen 1004 first, whose built
+    // name is jan.jansen@, the account of 1001. Zoë is in both exports with her own ID.
+    let export = std::fs::read_to_string(samples("hr-export-nl.csv")).unwrap();
+    let night2: String = export
+        .lines()
+        .filter(|l| !l.starts_with("1001;"))
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    wd.write("night2.csv", &night2);
+    let out = wd
+        .onboard(&[
+            "import",
+            "night2.csv",
+            "--columns",
+            &columns,
+            "--on-existing",
+            "update",
+            "-o",
+            "night2-result.csv",
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = wd.results("night2-result.csv");
+    let mut lines = rows.lines();
+    assert_eq!(
+        lines.next(),
+        Some("Line;User Name;Display Name;Status;Password;Licenses;Warnings;Errors")
+    );
+    assert_eq!(
+        lines.next(),
+        Some("2;zoe.aeroskobing@fabrikam.nl;Zoë Ærøskøbing;unchanged;;SPE_E3;user_name_generated: zoe.aeroskobing@fabrikam.nl;")
+    );
+    let jan = rows.lines().find(|l| l.starts_with("4;")).unwrap();
+    assert_eq!(
+        jan,
+        "4;jan.jansen@fabrikam.nl;Jan Jansen;failed;;;user_name_generated: jan.jansen@fabrikam.nl;\
+         already_exists: the built User Name jan.jansen@fabrikam.nl is the directory's user with \
+         Employee ID 1001, not 1004: a different person. Give this row a typed User Name"
+    );
+    // 1001's account was not overwritten with 1004's row.
+    assert_eq!(
+        wd.query(
+            "SELECT employee_id, department FROM users WHERE user_name = 'jan.jansen@fabrikam.nl'"
+        ),
+        [["1001", "Verkoop"]]
+    );
+    assert_eq!(wd.user_count(), 12);
+}
+
 const MAP: &str = r#"
 [columns]
 "Voornaam" = "First Name"
