@@ -120,13 +120,14 @@ pub struct RowBuffer {
 }
 
 impl RowFormat {
-    pub fn buffer(self) -> RowBuffer {
+    /// A buffer for about `bytes` bytes of rows.
+    pub fn buffer(self, bytes: usize) -> RowBuffer {
         RowBuffer {
             writer: csv::WriterBuilder::new()
                 .delimiter(self.delimiter)
                 .terminator(csv::Terminator::CRLF)
                 .buffer_capacity(16 << 10)
-                .from_writer(Vec::new()),
+                .from_writer(Vec::with_capacity(bytes)),
         }
     }
 }
@@ -178,7 +179,7 @@ impl ResultWriter {
             out.write_all("\u{feff}".as_bytes())?;
         }
         let format = RowFormat { delimiter };
-        let mut header = format.buffer();
+        let mut header = format.buffer(256);
         header.write(RESULT_HEADER)?;
         out.write_all(&header.into_bytes()?)
             .context("cannot write the result file")?;

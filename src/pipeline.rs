@@ -30,6 +30,10 @@ use crate::tenant::Tenant;
 /// Rows read and checked together.
 const BATCH: usize = 2048;
 
+/// Batches in the pipeline at most: one in each of its five stages and its four
+/// channels, and one spare.
+const MAX_BATCHES: usize = 10;
+
 /// `--max-failed`: how many failed rows a run may have and still commit.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum MaxFailed {
@@ -445,7 +449,7 @@ impl Run<'_> {
                 batch
                     .par_chunks_mut(FORMAT_CHUNK)
                     .map(|chunk| {
-                        let mut out = format.buffer();
+                        let mut out = format.buffer(chunk.len() * 128);
                         let mut scratch = Scratch::default();
                         for r in chunk {
                             if !job.dry_run {
@@ -638,8 +642,22 @@ fn read_batches(
     out: mpsc::SyncSender<Batch<Row>>,
     recycled: mpsc::Receiver<Vec<Row>>,
 ) {
+    // Batches come back once written; new ones are made only until as many exist as the
+    // stages and channels between reader and writer can hold, so the rows' buffers are
+    // reused instead of grown anew, and memory stays bounded.
+    let mut made = 0;
     loop {
-        let mut batch = recycled.try_recv().unwrap_or_default();
+        let mut batch = match recycled.try_recv() {
+            Ok(batch) => batch,
+            Err(_) if made < MAX_BATCHES => {
+                made += 1;
+                Vec::with_capacity(BATCH)
+            }
+            Err(_) => match recycled.recv() {
+                Ok(batch) => batch,
+                Err(_) => return, // the stages after the reader have stopped
+            },
+        };
         let mut n = 0;
         let result = loop {
             if n == BATCH {
