@@ -9,10 +9,12 @@
 use std::fs::File;
 use std::io::{self, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, bail, Context, Result};
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, WINDOWS_1252};
 use encoding_rs_io::DecodeReaderBytesBuilder;
+use sha2::{Digest as _, Sha256};
 use tracing::warn;
 
 use crate::columns::{Columns, HeaderMap, Template};
@@ -88,6 +90,61 @@ pub struct Input {
     sheet: Option<SheetRows>,
     /// Fills in names the rows leave out (with a `--columns` mapping).
     names: Option<NameFiller>,
+    /// The file's SHA-256, taken from the bytes as they are read.
+    hash: InputHash,
+}
+
+/// SHA-256 of an input file, computed from the bytes the reader reads, so the file is not
+/// read a second time for it. Complete once the reader has reached the end of the file.
+#[derive(Clone, Default)]
+pub struct InputHash(Arc<Mutex<HashState>>);
+
+#[derive(Default)]
+struct HashState {
+    sha: Sha256,
+    complete: bool,
+}
+
+impl InputHash {
+    fn update(&self, bytes: &[u8]) {
+        if let Ok(mut state) = self.0.lock() {
+            state.sha.update(bytes);
+        }
+    }
+
+    fn complete(&self) {
+        if let Ok(mut state) = self.0.lock() {
+            state.complete = true;
+        }
+    }
+
+    /// The digest in hex, if every byte of the file went through the reader (a workbook's
+    /// do not).
+    pub fn finish(&self) -> Option<String> {
+        let state = self.0.lock().ok()?;
+        state.complete.then(|| {
+            let digest = state.sha.clone().finalize();
+            digest.iter().map(|b| format!("{b:02x}")).collect()
+        })
+    }
+}
+
+/// Passes bytes on and hashes them.
+struct Hashing<R> {
+    inner: R,
+    hash: InputHash,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.hash.complete();
+        } else {
+            self.hash.update(&buf[..n]);
+        }
+        Ok(n)
+    }
 }
 
 /// How many bytes at most are looked at to find the header line and its delimiter.
@@ -155,6 +212,7 @@ impl Input {
             reader: csv::Reader::from_reader(empty),
             sheet: Some(rows),
             names: None,
+            hash: InputHash::default(),
         })
     }
 
@@ -177,13 +235,25 @@ impl Input {
         let n = read_up_to(&mut file, &mut head)
             .with_context(|| format!("cannot read input file {shown}"))?;
         head.truncate(n);
-        Input::from_parts(path, head, file, windows_1252, header_map)
+        let hash = InputHash::default();
+        hash.update(&head);
+        let rest = Hashing {
+            inner: file,
+            hash: hash.clone(),
+        };
+        Input::from_parts(path, head, rest, windows_1252, header_map, hash)
     }
 
     /// Reads a whole input held in memory (for fuzzing and tests); `name` is only used
     /// in messages.
     pub fn from_bytes(name: &Path, bytes: Vec<u8>) -> Result<Input> {
-        Input::from_parts(name, bytes, io::empty(), false, &HeaderMap::default())
+        let hash = InputHash::default();
+        hash.update(&bytes);
+        let rest = Hashing {
+            inner: io::empty(),
+            hash: hash.clone(),
+        };
+        Input::from_parts(name, bytes, rest, false, &HeaderMap::default(), hash)
     }
 
     /// The input whose first bytes are `head` (up to a megabyte, or all of it) and whose
@@ -194,6 +264,7 @@ impl Input {
         rest: impl Read + Send + 'static,
         windows_1252: bool,
         header_map: &HeaderMap,
+        hash: InputHash,
     ) -> Result<Input> {
         let shown = path.display();
         let encoding = if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
@@ -326,6 +397,7 @@ impl Input {
             reader,
             sheet: None,
             names: None,
+            hash,
         })
     }
 
@@ -373,6 +445,11 @@ impl Input {
             }
             return Ok(true);
         }
+    }
+
+    /// The file's hash, complete once every record has been read.
+    pub fn hash(&self) -> InputHash {
+        self.hash.clone()
     }
 
     /// The header's width, which every record must match.

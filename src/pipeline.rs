@@ -203,7 +203,6 @@ pub fn run(job: ImportJob) -> Result<(Summary, ImportEnd)> {
         dry_run = job.dry_run,
         "import started"
     );
-    let hasher = spawn_hasher(job.input.clone());
     let access = if job.dry_run {
         Access::Read
     } else {
@@ -222,8 +221,7 @@ pub fn run(job: ImportJob) -> Result<(Summary, ImportEnd)> {
         started_at,
         started,
     };
-    let mut hasher = Some(hasher);
-    let mut outcome = run.import(input, directory.as_mut(), &mut hasher);
+    let mut outcome = run.import(input, directory.as_mut());
     if let Ok(None) = outcome {
         // Invalid UTF-8 further on in a file without BOM: nothing was kept of the
         // first read; read the whole file again as Windows-1252.
@@ -232,7 +230,7 @@ pub fn run(job: ImportJob) -> Result<(Summary, ImportEnd)> {
             d.begin(&job.directory, job.lock_timeout)?;
         }
         let input = Input::open_with(&job.input, &job.read, true)?;
-        outcome = run.import(input, directory.as_mut(), &mut hasher);
+        outcome = run.import(input, directory.as_mut());
     }
     if let (Err(_), Some(d)) = (&outcome, directory.as_ref()) {
         d.rollback();
@@ -257,7 +255,6 @@ impl Run<'_> {
         &self,
         input: Input,
         mut directory: Option<&mut Directory>,
-        hasher: &mut Option<std::thread::JoinHandle<std::io::Result<String>>>,
     ) -> Result<Option<(Summary, ImportEnd)>> {
         let job = self.job;
         let tenant = &job.tenant;
@@ -292,6 +289,7 @@ impl Run<'_> {
             };
 
         let columns = input.columns.clone();
+        let input_hash = input.hash();
         let input_encoding = input.encoding;
         let encoding = input.encoding.name();
         let rules = Rules::new(tenant, &columns, job.allow_global_admin);
@@ -409,12 +407,12 @@ impl Run<'_> {
         if input_encoding == InputEncoding::Utf8 && rules.saw_invalid_utf8() {
             return Ok(None);
         }
-        let input_sha256 = hasher
-            .take()
-            .ok_or_else(|| anyhow::anyhow!("the input was hashed already"))?
-            .join()
-            .map_err(|_| anyhow::anyhow!("the input hashing thread failed"))?
-            .with_context(|| format!("cannot read {}", job.input.display()))?;
+        // A CSV file was hashed as it was read; a workbook is hashed here.
+        let input_sha256 = match input_hash.finish() {
+            Some(hash) => hash,
+            None => hash_file(&job.input)
+                .with_context(|| format!("cannot read {}", job.input.display()))?,
+        };
         self.finish(
             directory.as_deref(),
             writer,
@@ -858,20 +856,18 @@ fn absolute(path: &Path) -> String {
         .to_string()
 }
 
-fn spawn_hasher(path: PathBuf) -> std::thread::JoinHandle<std::io::Result<String>> {
-    std::thread::spawn(move || {
-        let mut f = std::fs::File::open(path)?;
-        let mut h = Sha256::new();
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = f.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            h.update(&buf[..n]);
+fn hash_file(path: &Path) -> std::io::Result<String> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
         }
-        Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
-    })
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn new_run_id() -> String {

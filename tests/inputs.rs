@@ -244,3 +244,54 @@ fn invalid_utf8_after_the_first_megabyte_reads_the_whole_file_as_windows_1252() 
         "BOM: input was not UTF-8"
     );
 }
+
+/// The summary's `input_sha256` is the SHA-256 of the file's bytes, however it was read:
+/// UTF-8, UTF-16, read again as Windows-1252 after invalid UTF-8 past the first megabyte,
+/// or a workbook.
+#[test]
+fn the_input_hash_is_the_files_sha256_in_every_encoding() {
+    use sha2::{Digest, Sha256};
+    let wd = Workdir::new();
+    let mut late_1252 = b"User Name,Display Name\r\n".to_vec();
+    let mut n = 0;
+    while late_1252.len() < (1 << 20) + 5000 {
+        n += 1;
+        late_1252.extend_from_slice(format!("u{n}@contoso.com,User {n}\r\n").as_bytes());
+    }
+    late_1252.extend_from_slice(b"zoe@contoso.com,Zo\xEB\r\n");
+    let inputs: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "plain.csv",
+            b"User Name,Display Name\njan@contoso.com,Jan\n".to_vec(),
+        ),
+        (
+            "utf16.csv",
+            utf16("User Name;Display Name\r\nzoe@contoso.com;Zoë\r\n", false),
+        ),
+        ("late-1252.csv", late_1252),
+        ("users.xlsx", std::fs::read(samples("users.xlsx")).unwrap()),
+    ];
+    for (name, bytes) in inputs {
+        wd.write_bytes(name, &bytes);
+        let out = wd
+            .onboard(&[
+                "import",
+                name,
+                "-o",
+                "out.csv",
+                "--force",
+                "--dry-run",
+                "-q",
+            ])
+            .args(["--summary", "summary.json"])
+            .output()
+            .unwrap();
+        assert!(out.status.code().unwrap() <= 1, "{name}: {out:?}");
+        let summary: serde_json::Value = serde_json::from_str(&wd.read("summary.json")).unwrap();
+        let expected: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(summary["input_sha256"], expected.as_str(), "{name}");
+    }
+}
