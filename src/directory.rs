@@ -4,7 +4,16 @@
 //! An import holds a write transaction (`BEGIN IMMEDIATE`) from the moment it reads the
 //! seat counts until it commits, so a second import waits for it and can never serve
 //! seats the first one took. Passwords are never stored here.
+//!
+//! Journal: WAL, so that readers (`users`, `seats`, `runs`, dry runs) read a snapshot
+//! while an import writes. The one exception is an import into a directory with no users
+//! yet (the first, bulk load): it writes through a rollback journal, as every page it
+//! writes is new and a rollback journal then writes each page once, straight into the
+//! file, where WAL writes it twice (log, then checkpoint). Readers wait for such an
+//! import to commit (they would only see an empty directory), and the file goes back to
+//! WAL right after the commit.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
@@ -161,12 +170,29 @@ pub struct RunRecord {
     pub staged_file: String,
 }
 
+/// Page size of a directory file this program creates; an existing file keeps its own.
+/// Bigger pages than SQLite's 4 KiB: fewer pages to write, balance and index.
+const NEW_PAGE_SIZE: u32 = 8192;
+
+/// Licence rows written together in one `INSERT` (two parameters each).
+const LICENSE_CHUNK: usize = 64;
+
 /// An open directory.
 pub struct Directory {
     conn: Connection,
     /// Row id of this import's run record, known before it is written so users can refer to it.
     run_row: i64,
     writable: bool,
+    /// The import writes through a rollback journal: see the module's documentation.
+    bulk: bool,
+    /// Licence rows not yet written: `(user id, index in skus)`; see [`Directory::flush`].
+    pending_licenses: RefCell<PendingLicenses>,
+}
+
+#[derive(Default)]
+struct PendingLicenses {
+    skus: Vec<String>,
+    rows: Vec<(i64, u16)>,
 }
 
 /// Opening mode.
@@ -185,15 +211,22 @@ impl Directory {
         if path.is_dir() {
             bail!("directory file {shown} is a folder");
         }
+        // A file that is missing or empty (SQLite's own rule: 0 bytes is an empty
+        // database, whatever journal files lie next to it) gets the bigger page size.
+        let new_file = std::fs::metadata(path).map_or(true, |m| m.len() == 0);
         let conn = match access {
             Access::Read => {
                 if !path.exists() {
                     return Ok(None);
                 }
-                Connection::open_with_flags(
-                    path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )
+                // A rollback journal left by a killed first import must be rolled back
+                // before the file can be read, which a read-only connection cannot do.
+                let mode = if journal_path(path).exists() {
+                    OpenFlags::SQLITE_OPEN_READ_WRITE
+                } else {
+                    OpenFlags::SQLITE_OPEN_READ_ONLY
+                };
+                Connection::open_with_flags(path, mode | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             }
             Access::Write => Connection::open(path),
         }
@@ -203,11 +236,22 @@ impl Directory {
             conn,
             run_row: 0,
             writable: access == Access::Write,
+            bulk: false,
+            pending_licenses: RefCell::default(),
         };
         if access == Access::Write {
-            let setup =
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
-            retry_busy(busy_timeout, || dir.conn.execute_batch(setup))
+            // EXTRA: FULL, and in rollback-journal mode also the folder is synced after
+            // the journal is deleted, which is what makes such a commit durable.
+            let mut setup = String::new();
+            if new_file {
+                setup.push_str(&format!("PRAGMA page_size = {NEW_PAGE_SIZE}; "));
+            }
+            setup.push_str("PRAGMA synchronous = EXTRA; PRAGMA foreign_keys = ON; ");
+            // The journal mode is settled in `begin`, under the write lock.
+            if !new_file {
+                setup.push_str("PRAGMA journal_mode = WAL;");
+            }
+            retry_busy(busy_timeout, || dir.conn.execute_batch(&setup))
                 .map_err(|e| busy_or(e, path, busy_timeout))?;
         } else if !dir.has_schema()? {
             // A file that an interrupted first import left without tables: empty.
@@ -219,8 +263,54 @@ impl Directory {
 
     /// Starts the import's transaction: the write lock for a real run (waiting for
     /// another import up to the busy timeout), a consistent snapshot for a dry run.
+    ///
+    /// Also settles the journal: a rollback journal when the directory has no users, WAL
+    /// otherwise. The mode can only change outside a transaction, so when the file is in
+    /// the other mode the transaction is given up, the mode switched and the lock taken
+    /// again; an import in the wrong mode never goes on. Switching to the rollback journal
+    /// needs the file to itself: when a reader has it open, the import stays in WAL.
     pub fn begin(&mut self, path: &Path, busy_timeout: Duration) -> Result<()> {
-        if self.writable {
+        if !self.writable {
+            self.conn.execute_batch("BEGIN")?;
+            return Ok(());
+        }
+        let mut may_bulk = true;
+        loop {
+            self.begin_write(path, busy_timeout)?;
+            let bulk = may_bulk && !self.has_users()?;
+            let wal = self.journal_mode()? == "wal";
+            if wal != bulk {
+                self.bulk = bulk;
+                return Ok(());
+            }
+            self.conn.execute_batch("ROLLBACK")?;
+            if bulk {
+                // One try: busy means someone reads the file (or waits to write it).
+                match self.conn.execute_batch("PRAGMA journal_mode = DELETE") {
+                    Ok(()) if self.journal_mode()? == "delete" => {}
+                    Ok(()) => may_bulk = false,
+                    Err(e) if is_busy(&e) => may_bulk = false,
+                    Err(e) => return Err(e.into()),
+                }
+            } else {
+                retry_busy(busy_timeout, || {
+                    self.conn.execute_batch("PRAGMA journal_mode = WAL")
+                })
+                .map_err(|e| busy_or(e, path, busy_timeout))?;
+            }
+        }
+    }
+
+    fn journal_mode(&self) -> Result<String> {
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        Ok(mode.to_ascii_lowercase())
+    }
+
+    /// Takes the write lock and brings the schema up to date.
+    fn begin_write(&mut self, path: &Path, busy_timeout: Duration) -> Result<()> {
+        {
             retry_busy(busy_timeout, || self.conn.execute_batch("BEGIN IMMEDIATE"))
                 .map_err(|e| busy_or(e, path, busy_timeout))?;
             let version: i64 = self
@@ -242,8 +332,6 @@ impl Directory {
                     .query_row("SELECT coalesce(max(id), 0) + 1 FROM runs", [], |r| {
                         r.get(0)
                     })?;
-        } else {
-            self.conn.execute_batch("BEGIN")?;
         }
         Ok(())
     }
@@ -289,6 +377,7 @@ impl Directory {
     }
 
     fn load_grants(&self, user: &mut StoredUser) -> Result<()> {
+        self.flush()?;
         let mut stmt = self
             .conn
             .prepare_cached("SELECT sku FROM user_licenses WHERE user_id = ?1 ORDER BY sku")?;
@@ -323,6 +412,7 @@ impl Directory {
 
     /// Rebuilds what [`Directory::defer_indexes`] dropped (a no-op when nothing was).
     pub fn build_indexes(&self) -> Result<()> {
+        self.flush()?;
         self.conn
             .execute_batch("CREATE UNIQUE INDEX IF NOT EXISTS users_by_key ON users(user_key)")
             .context("cannot index the directory's users")
@@ -361,6 +451,7 @@ impl Directory {
 
     /// Adds `granted[i]` seats in use to licence `skus[i]`.
     pub fn add_seats(&self, skus: &[&str], granted: &[u64]) -> Result<()> {
+        self.flush()?;
         let mut stmt = self.conn.prepare_cached(
             "INSERT INTO seat_counts (sku, assigned) VALUES (?1, ?2) \
              ON CONFLICT (sku) DO UPDATE SET assigned = assigned + excluded.assigned",
@@ -375,11 +466,20 @@ impl Directory {
 
     fn add_grants(&self, id: i64, u: &UserWrite) -> Result<()> {
         if !u.licenses.is_empty() {
-            let mut stmt = self
-                .conn
-                .prepare_cached("INSERT INTO user_licenses (user_id, sku) VALUES (?1, ?2)")?;
+            let mut pending = self.pending_licenses.borrow_mut();
             for sku in &u.licenses {
-                stmt.execute(params![id, sku])?;
+                let i = match pending.skus.iter().position(|s| s == sku) {
+                    Some(i) => i,
+                    None => {
+                        pending.skus.push(sku.to_string());
+                        pending.skus.len() - 1
+                    }
+                };
+                pending.rows.push((id, i as u16));
+            }
+            if pending.rows.len() >= LICENSE_CHUNK {
+                drop(pending);
+                self.flush()?;
             }
         }
         if !u.disabled_apps.is_empty() {
@@ -401,8 +501,43 @@ impl Directory {
         Ok(())
     }
 
+    /// Writes the licence rows that [`Directory::insert`] and [`Directory::update`] keep
+    /// back to write many in one statement. Everything that reads or ends the transaction
+    /// calls it first; a writer can call it to see a write's error at once.
+    pub fn flush(&self) -> Result<()> {
+        let mut pending = self.pending_licenses.borrow_mut();
+        let PendingLicenses { skus, rows } = &mut *pending;
+        let mut chunks = rows.chunks_exact(LICENSE_CHUNK);
+        if chunks.len() > 0 {
+            let sql = format!(
+                "INSERT INTO user_licenses (user_id, sku) VALUES {}",
+                vec!["(?, ?)"; LICENSE_CHUNK].join(", ")
+            );
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            for chunk in &mut chunks {
+                for (i, &(id, sku)) in chunk.iter().enumerate() {
+                    stmt.raw_bind_parameter(2 * i + 1, id)?;
+                    stmt.raw_bind_parameter(2 * i + 2, skus[sku as usize].as_str())?;
+                }
+                stmt.raw_execute()?;
+            }
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut stmt = self
+                .conn
+                .prepare_cached("INSERT INTO user_licenses (user_id, sku) VALUES (?1, ?2)")?;
+            for &(id, sku) in rest {
+                stmt.execute(params![id, skus[sku as usize]])?;
+            }
+        }
+        rows.clear();
+        Ok(())
+    }
+
     /// Writes the run record; part of the import's transaction.
     pub fn record_run(&self, run: &RunRecord) -> Result<()> {
+        self.flush()?;
         self.conn.execute(
             "INSERT INTO runs (id, run_id, started_at, finished_at, input_name, input_sha256, \
              dry_run, rows, created, updated, unchanged, skipped, failed, result_file, staged_file) \
@@ -460,12 +595,21 @@ impl Directory {
     }
 
     pub fn commit(&self) -> Result<()> {
+        self.flush()?;
         self.conn
             .execute_batch("COMMIT")
-            .context("cannot commit to the directory")
+            .context("cannot commit to the directory")?;
+        if self.bulk {
+            // Back to WAL for the next import and its readers. Not needed for this
+            // import's outcome: when a reader holds the file now, the next import
+            // switches instead.
+            let _ = self.conn.execute_batch("PRAGMA journal_mode = WAL");
+        }
+        Ok(())
     }
 
     pub fn rollback(&self) {
+        self.pending_licenses.borrow_mut().rows.clear();
         let _ = self.conn.execute_batch("ROLLBACK");
     }
 
@@ -502,6 +646,13 @@ fn stored_user(r: &rusqlite::Row) -> rusqlite::Result<StoredUser> {
         profile,
         ..StoredUser::default()
     })
+}
+
+/// SQLite's rollback journal of the directory at `path`.
+fn journal_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-journal");
+    name.into()
 }
 
 fn is_busy(e: &rusqlite::Error) -> bool {

@@ -536,6 +536,70 @@ fn a_second_import_waits_for_the_lock_then_gives_up_with_exit_2() {
 }
 
 #[test]
+fn a_first_import_goes_through_a_rollback_journal_and_leaves_the_directory_in_wal() {
+    let wd = Workdir::new();
+    wd.write("users.csv", &csv(CLEAN));
+    assert_eq!(wd.import("users.csv", "out.csv", &[]), 0);
+    assert_eq!(wd.query("PRAGMA journal_mode"), [["wal"]]);
+    assert_eq!(wd.query("PRAGMA page_size"), [["8192"]]);
+    assert!(!wd.exists("onboard.db-journal"));
+    // The next import (users in the directory) writes through WAL, as before.
+    assert_eq!(wd.import("users.csv", "again.csv", &[]), 0);
+    assert_eq!(wd.query("PRAGMA journal_mode"), [["wal"]]);
+}
+
+#[test]
+fn a_killed_first_import_leaves_an_empty_directory_that_every_command_reads() {
+    use std::io::Read;
+    let wd = Workdir::new();
+    // Enough rows that SQLite writes pages into the file before the commit, so the kill
+    // leaves a hot rollback journal.
+    let long = "x".repeat(200);
+    let rows: Vec<String> = (0..30_000)
+        .map(|i| format!("k{i}@contoso.com,{long},{long},User {i},,,,,,,E{i},"))
+        .collect();
+    wd.write(
+        "big.csv",
+        &csv(&rows.iter().map(String::as_str).collect::<Vec<_>>()),
+    );
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("onboard"))
+        .current_dir(wd.dir())
+        .args(["import", "big.csv", "-o", "big.results.csv", "-q"])
+        .args(["--tenant", "tenant.toml", "--directory", "onboard.db"])
+        .env("ONBOARD_PAUSE_AT", "staged")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 256];
+    while !seen.contains("paused at staged") {
+        let n = stderr.read(&mut buf).unwrap();
+        assert!(n > 0, "onboard ended before pausing: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(wd.exists("onboard.db-journal"), "a hot journal is left");
+    // Readers roll it back and see an empty directory.
+    let out = wd.onboard(&["users"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    assert!(wd.onboard(&["seats"]).output().unwrap().status.success());
+    assert!(wd.onboard(&["runs"]).output().unwrap().status.success());
+    assert_eq!(wd.user_count(), 0);
+    wd.write("users.csv", &csv(CLEAN));
+    assert_eq!(wd.import("users.csv", "out.csv", &[]), 0);
+    assert_eq!(wd.user_count(), 2);
+    assert_eq!(wd.query("PRAGMA journal_mode"), [["wal"]]);
+}
+
+#[test]
 fn concurrent_imports_never_overbook_nor_create_twice() {
     let wd = Workdir::new();
     // Overlapping users and more demand than the 3 + 1 seats.
