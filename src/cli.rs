@@ -198,8 +198,9 @@ pub struct ImportArgs {
     /// Allow the Global Administrator role in the Roles column.
     #[arg(long)]
     pub allow_global_admin: bool,
-    /// Worker threads that check rows and format results [default: number of CPUs];
-    /// reading, deciding and writing run on a thread each besides.
+    /// Threads for the rows [default: number of CPUs]: 1 reads, checks, decides and
+    /// writes on one thread (one core); N >= 2 gives reading, deciding and writing a
+    /// thread each and N workers that check rows and format results.
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub jobs: Option<u16>,
     /// Progress bar on stderr: auto shows it only on a terminal.

@@ -20,7 +20,7 @@ use tracing::{debug, info, warn};
 use crate::columns::{Columns, Field};
 use crate::directory::{Access, Directory, RunRecord, UserWrite};
 use crate::input::{Input, InputEncoding, RawRow, ReadOptions};
-use crate::output::{Destination, ResultWriter, RowBuffer};
+use crate::output::{Destination, ResultWriter, RowBuffer, RowFormat};
 use crate::password;
 use crate::plan::{OnExisting, OnShortage, PlannedRow, Planner, SeatPool, Status};
 use crate::rules::{Code, Rules, PROFILE_FIELDS};
@@ -314,6 +314,68 @@ impl Run<'_> {
         )?;
         let staged_path = writer.staged_path().to_path_buf();
         job.progress.set_length(file_len);
+        let (writer, tally) = if job.jobs <= 1 {
+            self.import_inline(
+                input,
+                writer,
+                &rules,
+                &mut planner,
+                lookup,
+                writer_directory,
+                &columns,
+            )?
+        } else {
+            self.import_threaded(
+                input,
+                writer,
+                &rules,
+                &mut planner,
+                lookup,
+                writer_directory,
+                &columns,
+            )?
+        };
+        job.progress.finish_and_clear();
+        debug!(
+            seconds = self.started.elapsed().as_secs_f64(),
+            "all rows written"
+        );
+        if input_encoding == InputEncoding::Utf8 && rules.saw_invalid_utf8() {
+            return Ok(None);
+        }
+        // A CSV file was hashed as it was read; a workbook is hashed here.
+        let input_sha256 = match input_hash.finish() {
+            Some(hash) => hash,
+            None => hash_file(&job.input)
+                .with_context(|| format!("cannot read {}", job.input.display()))?,
+        };
+        self.finish(
+            directory.as_deref(),
+            writer,
+            staged_path,
+            tally,
+            &assigned,
+            input_sha256,
+            encoding,
+        )
+        .map(Some)
+    }
+
+    /// `-j N` with N >= 2: a thread for each stage and N rayon workers, batches handed on
+    /// through bounded channels and back to the reader.
+    #[allow(clippy::too_many_arguments)]
+    fn import_threaded(
+        &self,
+        input: Input,
+        writer: ResultWriter,
+        rules: &Rules,
+        planner: &mut Planner,
+        lookup: Option<&Directory>,
+        writer_directory: Option<&mut Directory>,
+        columns: &Columns,
+    ) -> Result<(ResultWriter, Tally)> {
+        let job = self.job;
+        let tenant = &job.tenant;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(job.jobs)
             .thread_name(|i| format!("onboard-check-{i}"))
@@ -325,7 +387,7 @@ impl Run<'_> {
         let (planned_tx, planned_rx) = mpsc::sync_channel::<Vec<Row>>(1);
         let (db_tx, db_rx) = mpsc::sync_channel::<Vec<Row>>(1);
         let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<Row>>();
-        let (writer, tally) = std::thread::scope(|scope| -> Result<(ResultWriter, Tally)> {
+        std::thread::scope(|scope| -> Result<(ResultWriter, Tally)> {
             named("onboard-read")
                 .spawn_scoped(scope, move || read_batches(input, raw_tx, recycle_rx))?;
             let rules = &rules;
@@ -369,17 +431,7 @@ impl Run<'_> {
             let mut planned = Ok(());
             for checked in checked_rx {
                 let mut batch = checked?;
-                // Ahead of each row, the row this far on is prefetched.
-                const AHEAD: usize = 8;
-                for r in batch.iter().take(AHEAD) {
-                    planner.prefetch(&r.plan.row);
-                }
-                for i in 0..batch.len() {
-                    if let Some(r) = batch.get(i + AHEAD) {
-                        planner.prefetch(&r.plan.row);
-                    }
-                    planner.plan_in_place(&mut batch[i].plan, lookup)?;
-                }
+                plan_batch(planner, &mut batch, lookup)?;
                 if planned_tx.send(batch).is_err() {
                     // The writing stopped on an error; its join below says which.
                     planned = Err(());
@@ -400,31 +452,7 @@ impl Run<'_> {
                 anyhow::bail!("the result writer stopped");
             }
             Ok(finished)
-        })?;
-        job.progress.finish_and_clear();
-        debug!(
-            seconds = self.started.elapsed().as_secs_f64(),
-            "all rows written"
-        );
-        if input_encoding == InputEncoding::Utf8 && rules.saw_invalid_utf8() {
-            return Ok(None);
-        }
-        // A CSV file was hashed as it was read; a workbook is hashed here.
-        let input_sha256 = match input_hash.finish() {
-            Some(hash) => hash,
-            None => hash_file(&job.input)
-                .with_context(|| format!("cannot read {}", job.input.display()))?,
-        };
-        self.finish(
-            directory.as_deref(),
-            writer,
-            staged_path,
-            tally,
-            &assigned,
-            input_sha256,
-            encoding,
-        )
-        .map(Some)
+        })
     }
 
     /// The result-writing thread: gives created users their passwords and formats the
@@ -440,44 +468,19 @@ impl Run<'_> {
         columns: &Columns,
     ) -> Result<(ResultWriter, Tally)> {
         let job = self.job;
-        let tenant = &job.tenant;
         let format = writer.format();
-        let file_len = job.progress.length().unwrap_or(0);
-        let mut tally = Tally::new(tenant.licenses.len());
+        let mut tally = Tally::new(job.tenant.licenses.len());
         for mut batch in planned {
             let formatted: Vec<Result<Vec<u8>>> = pool.install(|| {
                 batch
                     .par_chunks_mut(FORMAT_CHUNK)
-                    .map(|chunk| {
-                        let mut out = format.buffer(chunk.len() * 128);
-                        let mut scratch = Scratch::default();
-                        for r in chunk {
-                            if !job.dry_run {
-                                give_password(&mut r.plan, columns, tenant.password_length);
-                            }
-                            format_result(&mut out, tenant, columns, &r.plan, &mut scratch)?;
-                        }
-                        out.into_bytes()
-                    })
+                    .map(|chunk| format_rows(chunk, format, job, columns))
                     .collect()
             });
             for rows in formatted {
                 writer.write_rows(&rows?)?;
             }
-            for r in &batch {
-                tally.add(&r.plan);
-            }
-            let position = batch.last().map_or(0, |r| r.plan.row.position);
-            job.progress.set_position(position.min(file_len));
-            if !job.progress.is_hidden() {
-                let seconds = self.started.elapsed().as_secs_f64().max(0.001);
-                job.progress.set_message(format!(
-                    "{} rows, {:.0} rows/s",
-                    tally.rows,
-                    tally.rows as f64 / seconds
-                ));
-            }
-            debug!(rows = tally.rows, "batch done");
+            self.count_batch(&mut tally, &batch);
             match &db {
                 Some(db) => {
                     if db.send(batch).is_err() {
@@ -490,6 +493,61 @@ impl Run<'_> {
             }
         }
         Ok((writer, tally))
+    }
+
+    /// Counts a written batch and moves the progress bar on.
+    fn count_batch(&self, tally: &mut Tally, batch: &[Row]) {
+        let job = self.job;
+        for r in batch {
+            tally.add(&r.plan);
+        }
+        let file_len = job.progress.length().unwrap_or(0);
+        let position = batch.last().map_or(0, |r| r.plan.row.position);
+        job.progress.set_position(position.min(file_len));
+        if !job.progress.is_hidden() {
+            let seconds = self.started.elapsed().as_secs_f64().max(0.001);
+            job.progress.set_message(format!(
+                "{} rows, {:.0} rows/s",
+                tally.rows,
+                tally.rows as f64 / seconds
+            ));
+        }
+        debug!(rows = tally.rows, "batch done");
+    }
+
+    /// `-j 1`: every stage in turn on this one thread, batch after batch.
+    #[allow(clippy::too_many_arguments)]
+    fn import_inline(
+        &self,
+        mut input: Input,
+        mut writer: ResultWriter,
+        rules: &Rules,
+        planner: &mut Planner,
+        lookup: Option<&Directory>,
+        store: Option<&mut Directory>,
+        columns: &Columns,
+    ) -> Result<(ResultWriter, Tally)> {
+        let job = self.job;
+        let format = writer.format();
+        let mut tally = Tally::new(job.tenant.licenses.len());
+        let mut batch = Vec::with_capacity(BATCH);
+        loop {
+            let more = fill_batch(&mut input, &mut batch)?;
+            for r in batch.iter_mut() {
+                rules.check_into(&mut r.raw, &mut r.plan.row);
+            }
+            plan_batch(planner, &mut batch, lookup)?;
+            writer.write_rows(&format_rows(&mut batch, format, job, columns)?)?;
+            self.count_batch(&mut tally, &batch);
+            if let Some(d) = store.as_deref() {
+                for r in &batch {
+                    write_user(d, &job.tenant, columns, &r.plan)?;
+                }
+            }
+            if !more {
+                return Ok((writer, tally));
+            }
+        }
     }
 
     /// Decides between commit and roll-back, puts the result file in place and sums up.
@@ -658,21 +716,7 @@ fn read_batches(
                 Err(_) => return, // the stages after the reader have stopped
             },
         };
-        let mut n = 0;
-        let result = loop {
-            if n == BATCH {
-                break Ok(true);
-            }
-            if n == batch.len() {
-                batch.push(Row::default());
-            }
-            match input.next_row(&mut batch[n].raw) {
-                Ok(true) => n += 1,
-                Ok(false) => break Ok(false),
-                Err(e) => break Err(e),
-            }
-        };
-        batch.truncate(n);
+        let result = fill_batch(&mut input, &mut batch);
         match result {
             Ok(more) => {
                 if !batch.is_empty() && out.send(Ok(batch)).is_err() {
@@ -688,6 +732,63 @@ fn read_batches(
             }
         }
     }
+}
+
+/// Fills `batch` with up to [`BATCH`] rows, refilling the rows it has; `false` when the
+/// input has ended.
+fn fill_batch(input: &mut Input, batch: &mut Vec<Row>) -> Result<bool> {
+    let mut n = 0;
+    let result = loop {
+        if n == BATCH {
+            break Ok(true);
+        }
+        if n == batch.len() {
+            batch.push(Row::default());
+        }
+        match input.next_row(&mut batch[n].raw) {
+            Ok(true) => n += 1,
+            Ok(false) => break Ok(false),
+            Err(e) => break Err(e),
+        }
+    };
+    batch.truncate(n);
+    result
+}
+
+/// Decides the rows of `batch` in order. Ahead of each row, the row this far on is
+/// prefetched: a probe into the duplicate index is otherwise a cache miss a row.
+fn plan_batch(planner: &mut Planner, batch: &mut [Row], lookup: Option<&Directory>) -> Result<()> {
+    const AHEAD: usize = 8;
+    for r in batch.iter().take(AHEAD) {
+        planner.prefetch(&r.plan.row);
+    }
+    for i in 0..batch.len() {
+        if let Some(r) = batch.get(i + AHEAD) {
+            planner.prefetch(&r.plan.row);
+        }
+        planner.plan_in_place(&mut batch[i].plan, lookup)?;
+    }
+    Ok(())
+}
+
+/// Gives the created users among `rows` their passwords (in a real run) and formats the
+/// result rows.
+fn format_rows(
+    rows: &mut [Row],
+    format: RowFormat,
+    job: &ImportJob,
+    columns: &Columns,
+) -> Result<Vec<u8>> {
+    let tenant = &job.tenant;
+    let mut out = format.buffer(rows.len() * 128);
+    let mut scratch = Scratch::default();
+    for r in rows {
+        if !job.dry_run {
+            give_password(&mut r.plan, columns, tenant.password_length);
+        }
+        format_result(&mut out, tenant, columns, &r.plan, &mut scratch)?;
+    }
+    out.into_bytes()
 }
 
 /// Gives a created user its password: the row's own, or a generated one.

@@ -750,3 +750,56 @@ fn the_result_file_may_not_be_the_input() {
     assert_eq!(wd.read("users.csv"), csv(CLEAN));
     assert!(!wd.exists("onboard.db"));
 }
+
+/// `-j 1` runs every stage on one thread, `-j 2` a thread per stage and two workers: over
+/// several batches, with duplicates, bad rows and seat pools that run dry half-way, both
+/// give the same result file (passwords aside) and the same directory.
+#[test]
+fn one_job_and_two_jobs_import_the_same() {
+    let tenant = crate::workdir::TENANT
+        .replace("seats = 1\n", "seats = 500\n")
+        .replace("seats = 3\n", "seats = 1200\n");
+    let mut lines = Vec::new();
+    for i in 0..3000 {
+        lines.push(match i % 50 {
+            7 => format!("u{}@contoso.com,,,Again {i},,SPE_E3,,,,,,", i - 5),
+            11 => format!("u{i}@elsewhere.org,,,Bad {i},,SPE_E3,,,,,,"),
+            13 => format!("u{i}@contoso.com,,,Two {i},,SPE_E3+EMS,INTUNE_A,,,,,"),
+            _ if i % 3 == 0 => format!("u{i}@contoso.com,,,User {i},DE,,,,,,E{i},"),
+            _ if i % 3 == 1 => format!("u{i}@contoso.com,,,User {i},,SPE_E3,,,,,E{i},"),
+            _ => format!("u{i}@contoso.com,,,User {i},,SPE_E3+EMS,,,,,E{i},"),
+        });
+    }
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let mut results = Vec::new();
+    let mut directories = Vec::new();
+    for jobs in ["1", "2"] {
+        let wd = Workdir::new();
+        wd.write("tenant.toml", &tenant);
+        wd.write("in.csv", &csv(&refs));
+        assert_eq!(
+            wd.import("in.csv", "out.csv", &["-j", jobs]),
+            1,
+            "-j {jobs}"
+        );
+        results.push(wd.results("out.csv"));
+        directories.push((
+            wd.query(
+                "SELECT u.id, u.user_name, u.display_name, u.usage_location, \
+                 (SELECT group_concat(sku, '+') FROM user_licenses l WHERE l.user_id = u.id), \
+                 (SELECT group_concat(app, '+') FROM user_disabled_apps a WHERE a.user_id = u.id) \
+                 FROM users u ORDER BY u.id",
+            ),
+            wd.seat_counts(),
+        ));
+    }
+    assert_eq!(results[0], results[1]);
+    assert_eq!(directories[0], directories[1]);
+    let (users, seats) = &directories[0];
+    assert!(users.len() > 2500, "{}", users.len());
+    assert_eq!(
+        seats,
+        &[("EMS".to_string(), 500), ("SPE_E3".to_string(), 1200)]
+    );
+    assert!(results[0].contains("no_seats: EMS") && results[0].contains("no_seats: SPE_E3"));
+}
