@@ -184,9 +184,6 @@ struct Row {
     plan: PlannedRow,
 }
 
-/// Result rows formatted in one go by one worker.
-const FORMAT_CHUNK: usize = 256;
-
 /// Runs the import. `Err` is a run error (exit 2): nothing was written.
 pub fn run(job: ImportJob) -> Result<(Summary, ImportEnd)> {
     let started = Instant::now();
@@ -425,7 +422,7 @@ impl Run<'_> {
             let span = tracing::Span::current(); // the run id, on this thread's logs too
             let finisher = named("onboard-write").spawn_scoped(scope, move || {
                 let _entered = span.enter();
-                self.finish_batches(writer, planned_rx, db_tx, recycle_tx, pool, columns)
+                self.finish_batches(writer, planned_rx, db_tx, recycle_tx, columns)
             })?;
 
             let mut planned = Ok(());
@@ -455,31 +452,23 @@ impl Run<'_> {
         })
     }
 
-    /// The result-writing thread: gives created users their passwords and formats the
-    /// result rows (in parallel), writes them in file order, counts, and hands each batch
-    /// on to the directory writer (or back to the reader).
+    /// The result-writing thread: gives created users their passwords, formats the result
+    /// rows and writes them in file order, counts, and hands each batch on to the directory
+    /// writer (or back to the reader). Formatting here rather than in the rayon workers
+    /// measured about 3% faster on 2 cores: the rows stay on one core.
     fn finish_batches(
         &self,
         mut writer: ResultWriter,
         planned: mpsc::Receiver<Vec<Row>>,
         db: Option<mpsc::SyncSender<Vec<Row>>>,
         recycle: mpsc::Sender<Vec<Row>>,
-        pool: &rayon::ThreadPool,
         columns: &Columns,
     ) -> Result<(ResultWriter, Tally)> {
         let job = self.job;
         let format = writer.format();
         let mut tally = Tally::new(job.tenant.licenses.len());
         for mut batch in planned {
-            let formatted: Vec<Result<Vec<u8>>> = pool.install(|| {
-                batch
-                    .par_chunks_mut(FORMAT_CHUNK)
-                    .map(|chunk| format_rows(chunk, format, job, columns))
-                    .collect()
-            });
-            for rows in formatted {
-                writer.write_rows(&rows?)?;
-            }
+            writer.write_rows(&format_rows(&mut batch, format, job, columns)?)?;
             self.count_batch(&mut tally, &batch);
             match &db {
                 Some(db) => {
