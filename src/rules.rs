@@ -950,7 +950,60 @@ mod tests {
         assert!(is_email("jan@bücher.de") && is_email("a@[127.0.0.1]") && !is_email("a@x..com"));
     }
 
+    use proptest::strategy::Strategy as _;
+
     proptest::proptest! {
+        /// Cells read a record exactly as csv's own conversion does: the same text when it
+        /// is UTF-8 (also when a character is split between two cells, which makes it not
+        /// UTF-8 cell by cell), and U+FFFD for what is not.
+        #[test]
+        fn cells_read_a_record_as_csv_does(
+            fields in proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::prop_oneof![
+                        proptest::num::u8::ANY.prop_map(|b| vec![b]),
+                        // Whole characters and their pieces, so that characters are often
+                        // split between two cells.
+                        proptest::sample::select(vec![
+                            b"a".to_vec(), "é".into(), "\u{200B}".into(), "😀".into(),
+                            vec![0xC3], vec![0xA9], vec![0xE2, 0x80], vec![0x8B],
+                            vec![0xF0, 0x9F], vec![0x98, 0x80],
+                        ]),
+                    ],
+                    0..4,
+                ),
+                0..6,
+            )
+        ) {
+            let fields: Vec<Vec<u8>> = fields.into_iter().map(|f| f.concat()).collect();
+            let mut record = csv::ByteRecord::new();
+            for f in &fields {
+                record.push_field(f);
+            }
+            let mut cells = Cells::default();
+            let valid = cells.fill(&record);
+            let expected = match csv::StringRecord::from_byte_record(record.clone()) {
+                Ok(r) => {
+                    proptest::prop_assert!(valid);
+                    r
+                }
+                Err(e) => {
+                    proptest::prop_assert!(!valid);
+                    csv::StringRecord::from_byte_record_lossy(e.into_byte_record())
+                }
+            };
+            let got: Vec<&str> = cells.iter().collect();
+            let want: Vec<&str> = expected.iter().collect();
+            proptest::prop_assert_eq!(&got, &want);
+            proptest::prop_assert_eq!(cells.len(), fields.len());
+            for (i, w) in want.iter().enumerate() {
+                proptest::prop_assert_eq!(cells.get(i), Some(*w));
+            }
+            // Refilled, the same buffers give the same answer.
+            proptest::prop_assert_eq!(cells.fill(&record), valid);
+            proptest::prop_assert_eq!(cells.iter().collect::<Vec<_>>(), want);
+        }
+
         /// The fast path never accepts what validator refuses.
         #[test]
         fn plain_email_agrees_with_validator(s in "[a-z0-9.@+_'\\-]{0,12}(@[a-zA-Z0-9.-]{0,70})?") {
