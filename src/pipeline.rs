@@ -1,9 +1,12 @@
 //! The import job: the stages joined in the order the data flows.
 //!
-//! read a batch (reader thread) → check each row on its own (rayon, pure) → decide in file
-//! order (duplicates, existing users, seats) → generate passwords (rayon) → write the
-//! directory inside one transaction and stage the result file → commit → rename the
-//! result file into place. Memory is bounded by the batch size plus the duplicate index.
+//! read a batch (reader thread; the file is hashed as it is read) → check each row on its
+//! own (rayon workers, pure) → decide in file order (duplicates, existing users, seats;
+//! main thread) → generate passwords, format and stage the result rows (writer thread) →
+//! write the directory inside one transaction (directory thread) → commit → rename the
+//! result file into place. Batches go round and back to the reader with their buffers, at
+//! most `MAX_BATCHES` of them, so memory is bounded by those plus the duplicate index.
+//! With `-j 1` the same stages run in turn on one thread.
 
 use std::collections::BTreeMap;
 use std::io::Read;
