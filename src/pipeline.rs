@@ -6,7 +6,8 @@
 //! write the directory inside one transaction (directory thread) → commit → rename the
 //! result file into place. Batches go round and back to the reader with their buffers, at
 //! most `MAX_BATCHES` of them, so memory is bounded by those plus the duplicate index.
-//! With `-j 1` the same stages run in turn on one thread.
+//! With `-j 1` the same stages run in turn on one thread; a first import into an empty
+//! directory runs them in turn beside the directory thread.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -283,7 +284,7 @@ impl Run<'_> {
         if let (Some(d), false, false) = (directory.as_deref(), has_users, job.dry_run) {
             d.defer_indexes()?;
         }
-        let (lookup, writer_directory): (Option<&Directory>, Option<&mut Directory>) =
+        let (lookup, mut writer_directory): (Option<&Directory>, Option<&mut Directory>) =
             if job.dry_run {
                 (directory.as_deref().filter(|_| has_users), None)
             } else {
@@ -314,7 +315,13 @@ impl Run<'_> {
         )?;
         let staged_path = writer.staged_path().to_path_buf();
         job.progress.set_length(file_len);
-        let (writer, tally) = if job.jobs <= 1 {
+        // A first import (no users yet) is bound by the directory writer: the other
+        // stages, on one thread beside it, keep up, and more threads only take CPU from
+        // it. With users in the directory, look-ups and checks are the work: threaded.
+        let bulk = !has_users && job.jobs > 1;
+        let (writer, tally) = if let (true, Some(store)) = (bulk, writer_directory.as_deref_mut()) {
+            self.import_with_store(input, writer, &rules, &mut planner, lookup, store, &columns)?
+        } else if job.jobs <= 1 {
             self.import_inline(
                 input,
                 writer,
@@ -540,6 +547,76 @@ impl Run<'_> {
                 return Ok((writer, tally));
             }
         }
+    }
+
+    /// Every stage but the directory's in turn on this thread; the directory writer on a
+    /// thread of its own.
+    #[allow(clippy::too_many_arguments)]
+    fn import_with_store(
+        &self,
+        mut input: Input,
+        mut writer: ResultWriter,
+        rules: &Rules,
+        planner: &mut Planner,
+        lookup: Option<&Directory>,
+        store: &mut Directory,
+        columns: &Columns,
+    ) -> Result<(ResultWriter, Tally)> {
+        let job = self.job;
+        let tenant = &job.tenant;
+        let format = writer.format();
+        let mut tally = Tally::new(job.tenant.licenses.len());
+        let (db_tx, db_rx) = mpsc::sync_channel::<Vec<Row>>(1);
+        let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<Row>>();
+        std::thread::scope(|scope| -> Result<()> {
+            let db_thread = named("onboard-store").spawn_scoped(scope, move || -> Result<()> {
+                for batch in db_rx {
+                    for r in &batch {
+                        write_user(store, tenant, columns, &r.plan)?;
+                    }
+                    let _ = recycle_tx.send(batch);
+                }
+                Ok(())
+            })?;
+            let mut made = 0;
+            let mut sent = Ok(());
+            loop {
+                let mut batch = match recycle_rx.try_recv() {
+                    Ok(b) => b,
+                    Err(_) if made < 3 => {
+                        made += 1;
+                        Vec::with_capacity(BATCH)
+                    }
+                    Err(_) => match recycle_rx.recv() {
+                        Ok(b) => b,
+                        Err(_) => break,
+                    },
+                };
+                let more = fill_batch(&mut input, &mut batch)?;
+                for r in batch.iter_mut() {
+                    rules.check_into(&mut r.raw, &mut r.plan.row);
+                }
+                plan_batch(planner, &mut batch, lookup)?;
+                writer.write_rows(&format_rows(&mut batch, format, job, columns)?)?;
+                self.count_batch(&mut tally, &batch);
+                if db_tx.send(batch).is_err() {
+                    sent = Err(());
+                    break;
+                }
+                if !more {
+                    break;
+                }
+            }
+            drop(db_tx);
+            db_thread
+                .join()
+                .map_err(|_| anyhow::anyhow!("the directory writer thread failed"))??;
+            if sent.is_err() {
+                anyhow::bail!("the directory writer stopped");
+            }
+            Ok(())
+        })?;
+        Ok((writer, tally))
     }
 
     /// Decides between commit and roll-back, puts the result file in place and sums up.

@@ -751,9 +751,10 @@ fn the_result_file_may_not_be_the_input() {
     assert!(!wd.exists("onboard.db"));
 }
 
-/// `-j 1` runs every stage on one thread, `-j 2` a thread per stage and two workers: over
-/// several batches, with duplicates, bad rows and seat pools that run dry half-way, both
-/// give the same result file (passwords aside) and the same directory.
+/// `-j 1` runs every stage on one thread; `-j 2` a first import on one thread beside the
+/// directory writer, a later one with a thread per stage and two workers. Over several
+/// batches, with duplicates, bad rows and seat pools that run dry half-way, all give the
+/// same result files (passwords aside) and the same directory.
 #[test]
 fn one_job_and_two_jobs_import_the_same() {
     let tenant = crate::workdir::TENANT
@@ -783,6 +784,14 @@ fn one_job_and_two_jobs_import_the_same() {
             "-j {jobs}"
         );
         results.push(wd.results("out.csv"));
+        // Again, into the directory that now has the users: updated, unchanged or failed.
+        let again = wd.import(
+            "in.csv",
+            "again.csv",
+            &["-j", jobs, "--on-existing", "update"],
+        );
+        assert_eq!(again, 1, "-j {jobs}");
+        results.push(wd.results("again.csv"));
         directories.push((
             wd.query(
                 "SELECT u.id, u.user_name, u.display_name, u.usage_location, \
@@ -793,7 +802,9 @@ fn one_job_and_two_jobs_import_the_same() {
             wd.seat_counts(),
         ));
     }
-    assert_eq!(results[0], results[1]);
+    assert_eq!(results[0], results[2]);
+    assert_eq!(results[1], results[3]);
+    assert!(results[1].contains(",unchanged,") && !results[1].contains(",created,"));
     assert_eq!(directories[0], directories[1]);
     let (users, seats) = &directories[0];
     assert!(users.len() > 2500, "{}", users.len());
