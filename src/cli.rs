@@ -200,8 +200,8 @@ pub struct ImportArgs {
     pub allow_global_admin: bool,
     /// Threads for the rows [default: number of CPUs]: 1 reads, checks, decides and
     /// writes on one thread (one core); N >= 2 gives reading, deciding and writing a
-    /// thread each and N workers that check rows (a first import into an empty
-    /// directory: one thread for the rows beside the directory writer's).
+    /// thread each and N workers that check rows (an import into an empty directory,
+    /// or of a file under 8 MiB: one thread for the rows beside the directory writer's).
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub jobs: Option<u16>,
     /// Progress bar on stderr: auto shows it only on a terminal.

@@ -752,16 +752,17 @@ fn the_result_file_may_not_be_the_input() {
 }
 
 /// `-j 1` runs every stage on one thread; `-j 2` a first import on one thread beside the
-/// directory writer, a later one with a thread per stage and two workers. Over several
-/// batches, with duplicates, bad rows and seat pools that run dry half-way, all give the
-/// same result files (passwords aside) and the same directory.
+/// directory writer, and a file of 8 MiB or more into a directory with users with a
+/// thread per stage and two workers (the rows carry a long Address to get there). Over
+/// several batches, with duplicates, bad rows and seat pools that run dry half-way, all
+/// give the same result files (passwords aside) and the same directory.
 #[test]
 fn one_job_and_two_jobs_import_the_same() {
     let tenant = crate::workdir::TENANT
         .replace("seats = 1\n", "seats = 500\n")
         .replace("seats = 3\n", "seats = 1200\n");
     let mut lines = Vec::new();
-    for i in 0..3000 {
+    for i in 0..7000 {
         lines.push(match i % 50 {
             7 => format!("u{}@contoso.com,,,Again {i},,SPE_E3,,,,,,", i - 5),
             11 => format!("u{i}@elsewhere.org,,,Bad {i},,SPE_E3,,,,,,"),
@@ -771,13 +772,22 @@ fn one_job_and_two_jobs_import_the_same() {
             _ => format!("u{i}@contoso.com,,,User {i},,SPE_E3+EMS,,,,,E{i},"),
         });
     }
-    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    // Five long cells a row (each under the 256-character limit) make the file big.
+    let long = "Lange Voorhout 1 ".repeat(15)[..250].to_string();
+    let mut input = format!(
+        "{},Address,City,State or Province,Department,Office Number\r\n",
+        crate::workdir::HEADER
+    );
+    for line in &lines {
+        input.push_str(&format!("{line},{long},{long},{long},{long},{long}\r\n"));
+    }
+    assert!(input.len() >= 8 << 20, "{} bytes", input.len());
     let mut results = Vec::new();
     let mut directories = Vec::new();
     for jobs in ["1", "2"] {
         let wd = Workdir::new();
         wd.write("tenant.toml", &tenant);
-        wd.write("in.csv", &csv(&refs));
+        wd.write("in.csv", &input);
         assert_eq!(
             wd.import("in.csv", "out.csv", &["-j", jobs]),
             1,
@@ -807,7 +817,7 @@ fn one_job_and_two_jobs_import_the_same() {
     assert!(results[1].contains(",unchanged,") && !results[1].contains(",created,"));
     assert_eq!(directories[0], directories[1]);
     let (users, seats) = &directories[0];
-    assert!(users.len() > 2500, "{}", users.len());
+    assert!(users.len() > 6000, "{}", users.len());
     assert_eq!(
         seats,
         &[("EMS".to_string(), 500), ("SPE_E3".to_string(), 1200)]
