@@ -31,6 +31,40 @@ use crate::rules::{Code, Rules, PROFILE_FIELDS};
 use crate::summary::{now_rfc3339, SeatChange, Summary};
 use crate::tenant::Tenant;
 
+/// What the stages of an import work with, handed to the way they are run.
+struct Stages<'x, 'a> {
+    input: Input,
+    writer: ResultWriter,
+    rules: &'x Rules<'a>,
+    planner: &'x mut Planner<'a>,
+    /// The connection that looks up existing users (a dry run's only one).
+    lookup: Option<&'x Directory>,
+    /// The connection that writes the directory (none in a dry run).
+    store: Option<&'x mut Directory>,
+    columns: &'x Columns,
+}
+
+/// How the stages of an import are run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `-j 1`: all in turn on one thread.
+    OneThread,
+    /// All but the directory's in turn on one thread, the directory writer on another.
+    BesideStore,
+    /// A thread for each stage and `-j` workers that check rows.
+    Threaded,
+}
+
+impl Mode {
+    fn describe(self) -> &'static str {
+        match self {
+            Mode::OneThread => "one thread",
+            Mode::BesideStore => "one thread beside the directory writer",
+            Mode::Threaded => "a thread per stage",
+        }
+    }
+}
+
 /// Rows read and checked together. On 2 cores a dry run of 1M rows took 1.08 s with
 /// batches of 1,024 rows, 1.14 s with 2,048, 1.27 s with 4,096 and 1.12 s with 512: the
 /// rows in flight should fit in the caches.
@@ -288,7 +322,7 @@ impl Run<'_> {
         if let (Some(d), false, false) = (directory.as_deref(), has_users, job.dry_run) {
             d.defer_indexes()?;
         }
-        let (lookup, mut writer_directory): (Option<&Directory>, Option<&mut Directory>) =
+        let (lookup, writer_directory): (Option<&Directory>, Option<&mut Directory>) =
             if job.dry_run {
                 (directory.as_deref().filter(|_| has_users), None)
             } else {
@@ -328,33 +362,24 @@ impl Run<'_> {
         // threaded, 5.2 s beside the writer.
         let bulk = (!has_users || file_len < SMALL_INPUT) && job.jobs > 1;
         let mode = match (job.jobs, bulk && writer_directory.is_some()) {
-            (0 | 1, _) => "one thread",
-            (_, true) => "one thread beside the directory writer",
-            _ => "a thread per stage",
+            (0 | 1, _) => Mode::OneThread,
+            (_, true) => Mode::BesideStore,
+            _ => Mode::Threaded,
         };
-        debug!(mode, jobs = job.jobs, "rows on");
-        let (writer, tally) = if let (true, Some(store)) = (bulk, writer_directory.as_deref_mut()) {
-            self.import_with_store(input, writer, &rules, &mut planner, lookup, store, &columns)?
-        } else if job.jobs <= 1 {
-            self.import_inline(
-                input,
-                writer,
-                &rules,
-                &mut planner,
-                lookup,
-                writer_directory,
-                &columns,
-            )?
-        } else {
-            self.import_threaded(
-                input,
-                writer,
-                &rules,
-                &mut planner,
-                lookup,
-                writer_directory,
-                &columns,
-            )?
+        debug!(mode = mode.describe(), jobs = job.jobs, "rows on");
+        let stages = Stages {
+            input,
+            writer,
+            rules: &rules,
+            planner: &mut planner,
+            lookup,
+            store: writer_directory,
+            columns: &columns,
+        };
+        let (writer, tally) = match mode {
+            Mode::OneThread => self.import_one_thread(stages)?,
+            Mode::BesideStore => self.import_beside_store(stages)?,
+            Mode::Threaded => self.import_threaded(stages)?,
         };
         job.progress.finish_and_clear();
         debug!(
@@ -384,17 +409,16 @@ impl Run<'_> {
 
     /// `-j N` with N >= 2: a thread for each stage and N rayon workers, batches handed on
     /// through bounded channels and back to the reader.
-    #[allow(clippy::too_many_arguments)]
-    fn import_threaded(
-        &self,
-        input: Input,
-        writer: ResultWriter,
-        rules: &Rules,
-        planner: &mut Planner,
-        lookup: Option<&Directory>,
-        writer_directory: Option<&mut Directory>,
-        columns: &Columns,
-    ) -> Result<(ResultWriter, Tally)> {
+    fn import_threaded(&self, stages: Stages) -> Result<(ResultWriter, Tally)> {
+        let Stages {
+            input,
+            writer,
+            rules,
+            planner,
+            lookup,
+            store: writer_directory,
+            columns,
+        } = stages;
         let job = self.job;
         let tenant = &job.tenant;
         let pool = rayon::ThreadPoolBuilder::new()
@@ -529,57 +553,32 @@ impl Run<'_> {
     }
 
     /// `-j 1`: every stage in turn on this one thread, batch after batch.
-    #[allow(clippy::too_many_arguments)]
-    fn import_inline(
-        &self,
-        mut input: Input,
-        mut writer: ResultWriter,
-        rules: &Rules,
-        planner: &mut Planner,
-        lookup: Option<&Directory>,
-        store: Option<&mut Directory>,
-        columns: &Columns,
-    ) -> Result<(ResultWriter, Tally)> {
-        let job = self.job;
-        let format = writer.format();
-        let mut tally = Tally::new(job.tenant.licenses.len());
+    fn import_one_thread(&self, mut stages: Stages) -> Result<(ResultWriter, Tally)> {
+        let mut tally = Tally::new(self.job.tenant.licenses.len());
         let mut batch = Vec::with_capacity(BATCH);
         loop {
-            let more = fill_batch(&mut input, &mut batch)?;
-            for r in batch.iter_mut() {
-                rules.check_into(&mut r.raw, &mut r.plan.row);
-            }
-            plan_batch(planner, &mut batch, lookup)?;
-            writer.write_rows(&format_rows(&mut batch, format, job, columns)?)?;
-            self.count_batch(&mut tally, &batch);
-            if let Some(d) = store.as_deref() {
+            let more = self.one_batch(&mut stages, &mut batch, &mut tally)?;
+            if let Some(d) = stages.store.as_deref() {
                 for r in &batch {
-                    write_user(d, &job.tenant, columns, &r.plan)?;
+                    write_user(d, &self.job.tenant, stages.columns, &r.plan)?;
                 }
             }
             if !more {
-                return Ok((writer, tally));
+                return Ok((stages.writer, tally));
             }
         }
     }
 
     /// Every stage but the directory's in turn on this thread; the directory writer on a
     /// thread of its own.
-    #[allow(clippy::too_many_arguments)]
-    fn import_with_store(
-        &self,
-        mut input: Input,
-        mut writer: ResultWriter,
-        rules: &Rules,
-        planner: &mut Planner,
-        lookup: Option<&Directory>,
-        store: &mut Directory,
-        columns: &Columns,
-    ) -> Result<(ResultWriter, Tally)> {
-        let job = self.job;
-        let tenant = &job.tenant;
-        let format = writer.format();
-        let mut tally = Tally::new(job.tenant.licenses.len());
+    fn import_beside_store(&self, mut stages: Stages) -> Result<(ResultWriter, Tally)> {
+        let tenant = &self.job.tenant;
+        let columns = stages.columns;
+        let store = stages
+            .store
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("no directory to write"))?;
+        let mut tally = Tally::new(tenant.licenses.len());
         let (db_tx, db_rx) = mpsc::sync_channel::<Vec<Row>>(1);
         let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<Row>>();
         std::thread::scope(|scope| -> Result<()> {
@@ -592,6 +591,7 @@ impl Run<'_> {
                 }
                 Ok(())
             })?;
+            // Three batches: one here, one waiting, one being written.
             let mut made = 0;
             let mut sent = Ok(());
             loop {
@@ -603,16 +603,10 @@ impl Run<'_> {
                     }
                     Err(_) => match recycle_rx.recv() {
                         Ok(b) => b,
-                        Err(_) => break,
+                        Err(_) => break, // the directory writer stopped; its join says why
                     },
                 };
-                let more = fill_batch(&mut input, &mut batch)?;
-                for r in batch.iter_mut() {
-                    rules.check_into(&mut r.raw, &mut r.plan.row);
-                }
-                plan_batch(planner, &mut batch, lookup)?;
-                writer.write_rows(&format_rows(&mut batch, format, job, columns)?)?;
-                self.count_batch(&mut tally, &batch);
+                let more = self.one_batch(&mut stages, &mut batch, &mut tally)?;
                 if db_tx.send(batch).is_err() {
                     sent = Err(());
                     break;
@@ -630,7 +624,21 @@ impl Run<'_> {
             }
             Ok(())
         })?;
-        Ok((writer, tally))
+        Ok((stages.writer, tally))
+    }
+
+    /// Reads, checks, decides, formats and writes one batch on this thread; `false` once
+    /// the input has ended.
+    fn one_batch(&self, s: &mut Stages, batch: &mut Vec<Row>, tally: &mut Tally) -> Result<bool> {
+        let more = fill_batch(&mut s.input, batch)?;
+        for r in batch.iter_mut() {
+            s.rules.check_into(&mut r.raw, &mut r.plan.row);
+        }
+        plan_batch(s.planner, batch, s.lookup)?;
+        let rows = format_rows(batch, s.writer.format(), self.job, s.columns)?;
+        s.writer.write_rows(&rows)?;
+        self.count_batch(tally, batch);
+        Ok(more)
     }
 
     /// Decides between commit and roll-back, puts the result file in place and sums up.
