@@ -101,57 +101,9 @@ impl Destination {
 
 /// A result file being written.
 pub struct ResultWriter {
-    out: BufWriter<File>,
-    format: RowFormat,
+    writer: csv::Writer<BufWriter<File>>,
     staged: tempfile::TempPath,
     destination: Destination,
-}
-
-/// How result rows are written: the input's delimiter, CRLF line ends. Rows are formatted
-/// into memory (in parallel, by the workers) and then written to the file in order.
-#[derive(Debug, Clone, Copy)]
-pub struct RowFormat {
-    delimiter: u8,
-}
-
-/// Result rows formatted into memory.
-pub struct RowBuffer {
-    writer: csv::Writer<Vec<u8>>,
-}
-
-impl RowFormat {
-    /// A buffer for about `bytes` bytes of rows.
-    pub fn buffer(self, bytes: usize) -> RowBuffer {
-        RowBuffer {
-            writer: csv::WriterBuilder::new()
-                .delimiter(self.delimiter)
-                .terminator(csv::Terminator::CRLF)
-                .buffer_capacity(16 << 10)
-                .from_writer(Vec::with_capacity(bytes)),
-        }
-    }
-}
-
-impl RowBuffer {
-    /// Adds one result row; cells are defused here.
-    pub fn write(&mut self, cells: [&str; 8]) -> Result<()> {
-        for c in cells {
-            self.writer
-                .write_field(defuse(c).as_bytes())
-                .context("cannot format a result row")?;
-        }
-        self.writer
-            .write_record(None::<&[u8]>)
-            .context("cannot format a result row")
-    }
-
-    /// The formatted rows.
-    pub fn into_bytes(self) -> Result<Vec<u8>> {
-        self.writer
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .context("cannot format a result row")
-    }
 }
 
 /// A complete result file on disk, not yet in place.
@@ -178,21 +130,16 @@ impl ResultWriter {
         if bom {
             out.write_all("\u{feff}".as_bytes())?;
         }
-        let format = RowFormat { delimiter };
-        let mut header = format.buffer(256);
-        header.write(RESULT_HEADER)?;
-        out.write_all(&header.into_bytes()?)
-            .context("cannot write the result file")?;
+        let mut writer = csv::WriterBuilder::new()
+            .delimiter(delimiter)
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(out);
+        writer.write_record(RESULT_HEADER)?;
         Ok(ResultWriter {
-            out,
-            format,
+            writer,
             staged,
             destination: destination.clone(),
         })
-    }
-
-    pub fn format(&self) -> RowFormat {
-        self.format
     }
 
     /// Path of the staged file, recorded in the directory so it can be found after a crash.
@@ -200,18 +147,27 @@ impl ResultWriter {
         &self.staged
     }
 
-    /// Writes rows formatted by [`RowBuffer`]s of this writer's [`RowFormat`].
-    pub fn write_rows(&mut self, rows: &[u8]) -> Result<()> {
-        self.out
-            .write_all(rows)
+    /// Writes one result row; cells are defused here.
+    pub fn write(&mut self, cells: [&str; 8]) -> Result<()> {
+        for c in cells {
+            self.writer
+                .write_field(defuse(c).as_bytes())
+                .context("cannot write the result file")?;
+        }
+        self.writer
+            .write_record(None::<&[u8]>)
             .context("cannot write the result file")
     }
 
     /// Flushes the staged file and, with `sync`, syncs it: then its content survives a
     /// crash (a dry run creates nobody, so its file needs no sync).
     pub fn finish(self, sync: bool) -> Result<StagedResult> {
-        let file = self
-            .out
+        let out = self
+            .writer
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .context("cannot write the result file")?;
+        let file = out
             .into_inner()
             .map_err(|e| e.into_error())
             .context("cannot write the result file")?;
