@@ -118,15 +118,22 @@ impl InputHash {
         }
     }
 
-    /// The digest in hex, if every byte of the file went through the reader (a workbook's
-    /// do not).
-    pub fn finish(&self) -> Option<String> {
-        let state = self.0.lock().ok()?;
-        state.complete.then(|| {
-            let digest = state.sha.clone().finalize();
-            digest.iter().map(|b| format!("{b:02x}")).collect()
-        })
+    /// The digest of the file at `path` in hex: from the bytes the reader read, or, when
+    /// not every byte of the file went through it (a workbook's do not), by reading it.
+    pub fn finish(&self, path: &Path) -> io::Result<String> {
+        if let Ok(state) = self.0.lock() {
+            if state.complete {
+                return Ok(hex(&state.sha.clone().finalize()));
+            }
+        }
+        let mut sha = Sha256::new();
+        io::copy(&mut File::open(path)?, &mut sha)?;
+        Ok(hex(&sha.finalize()))
     }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Passes bytes on and hashes them.

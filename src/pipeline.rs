@@ -10,7 +10,6 @@
 //! directory, or of a small file, runs them in turn beside the directory thread.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -18,7 +17,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use indicatif::ProgressBar;
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 use tracing::{debug, info, warn};
 
 use crate::columns::{Columns, Field};
@@ -390,12 +388,9 @@ impl Run<'_> {
         if input_encoding == InputEncoding::Utf8 && rules.saw_invalid_utf8() {
             return Ok(None);
         }
-        // A CSV file was hashed as it was read; a workbook is hashed here.
-        let input_sha256 = match input_hash.finish() {
-            Some(hash) => hash,
-            None => hash_file(&job.input)
-                .with_context(|| format!("cannot read {}", job.input.display()))?,
-        };
+        let input_sha256 = input_hash
+            .finish(&job.input)
+            .with_context(|| format!("cannot read {}", job.input.display()))?;
         self.finish(
             directory.as_deref(),
             writer,
@@ -1067,20 +1062,6 @@ fn absolute(path: &Path) -> String {
         .unwrap_or_else(|_| path.to_path_buf())
         .display()
         .to_string()
-}
-
-fn hash_file(path: &Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn new_run_id() -> String {
