@@ -310,29 +310,27 @@ impl Directory {
 
     /// Takes the write lock and brings the schema up to date.
     fn begin_write(&mut self, path: &Path, busy_timeout: Duration) -> Result<()> {
-        {
-            retry_busy(busy_timeout, || self.conn.execute_batch("BEGIN IMMEDIATE"))
-                .map_err(|e| busy_or(e, path, busy_timeout))?;
-            let version: i64 = self
-                .conn
-                .query_row("PRAGMA user_version", [], |r| r.get(0))?;
-            if version > SCHEMA_VERSION {
-                bail!(
-                    "{} was written by a newer onboard (schema {version}); update onboard",
-                    path.display()
-                );
-            }
-            if version < SCHEMA_VERSION {
-                self.conn.execute_batch(SCHEMA)?;
-                self.conn
-                    .execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
-            }
-            self.run_row =
-                self.conn
-                    .query_row("SELECT coalesce(max(id), 0) + 1 FROM runs", [], |r| {
-                        r.get(0)
-                    })?;
+        retry_busy(busy_timeout, || self.conn.execute_batch("BEGIN IMMEDIATE"))
+            .map_err(|e| busy_or(e, path, busy_timeout))?;
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            bail!(
+                "{} was written by a newer onboard (schema {version}); update onboard",
+                path.display()
+            );
         }
+        if version < SCHEMA_VERSION {
+            self.conn.execute_batch(SCHEMA)?;
+            self.conn
+                .execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+        }
+        self.run_row =
+            self.conn
+                .query_row("SELECT coalesce(max(id), 0) + 1 FROM runs", [], |r| {
+                    r.get(0)
+                })?;
         Ok(())
     }
 
@@ -509,11 +507,13 @@ impl Directory {
         let PendingLicenses { skus, rows } = &mut *pending;
         let mut chunks = rows.chunks_exact(LICENSE_CHUNK);
         if chunks.len() > 0 {
-            let sql = format!(
-                "INSERT INTO user_licenses (user_id, sku) VALUES {}",
-                vec!["(?, ?)"; LICENSE_CHUNK].join(", ")
-            );
-            let mut stmt = self.conn.prepare_cached(&sql)?;
+            static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+                format!(
+                    "INSERT INTO user_licenses (user_id, sku) VALUES {}",
+                    vec!["(?, ?)"; LICENSE_CHUNK].join(", ")
+                )
+            });
+            let mut stmt = self.conn.prepare_cached(&SQL)?;
             for chunk in &mut chunks {
                 for (i, &(id, sku)) in chunk.iter().enumerate() {
                     stmt.raw_bind_parameter(2 * i + 1, id)?;
