@@ -16,13 +16,13 @@
 //!   a few with line breaks.
 //! - Licences: 15% of the rows none, 60% one, 25% two joined by `+` (a part number, now
 //!   and then the friendly name).
-//! - 2% bad rows spread over the SPEC §4 codes one file of these columns can trigger:
+//! - 2% bad rows spread over the docs/rules.md codes one file of these columns can trigger:
 //!   required, invalid_username, unverified_domain, too_long, invalid_email,
 //!   invalid_usage_location, unknown_license, invalid_value, duplicate_in_file (exact
 //!   and case-variant copies of an earlier good row) and malformed_row.
 //! - Deterministic: every row is a pure function of the seed and its row number, so the
 //!   first N rows are the same whatever ROWS is.
-//! - `--tenant PATH` writes a matching tenant TOML (SPEC §2) with seats = R × what the
+//! - `--tenant PATH` writes a matching tenant TOML (docs/import.md) with seats = R × what the
 //!   good rows ask for of each SKU (R = `--seat-ratio`, default 0.8), so every pool runs
 //!   dry before the end of the file.
 //!

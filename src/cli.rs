@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::pipeline::MaxFailed;
+use clap::builder::PossibleValue;
+
+use crate::import::MaxFailed;
+use crate::logging::LogFormat;
 use crate::plan::{OnExisting, OnShortage};
 
 /// Add a whole department of user accounts from one spreadsheet and give them licences.
@@ -28,6 +31,11 @@ pub struct Cli {
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The command line of this process; prints help or a usage error and exits when asked to.
+pub fn parse() -> Cli {
+    Cli::parse()
 }
 
 /// Options every command takes.
@@ -55,11 +63,26 @@ pub struct GlobalArgs {
     pub log_format: LogFormat,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
+/// Lets clap parse an enum of another module by its values' names, so that no module but
+/// this one and `cmd` depends on clap.
+macro_rules! value_enum {
+    ($ty:ident { $($variant:ident = $name:literal),+ $(,)? }) => {
+        impl ValueEnum for $ty {
+            fn value_variants<'a>() -> &'a [Self] {
+                &[$($ty::$variant),+]
+            }
+            fn to_possible_value(&self) -> Option<PossibleValue> {
+                Some(match self {
+                    $($ty::$variant => PossibleValue::new($name)),+
+                })
+            }
+        }
+    };
 }
+
+value_enum!(LogFormat { Text = "text", Json = "json" });
+value_enum!(OnExisting { Skip = "skip", Update = "update", Fail = "fail" });
+value_enum!(OnShortage { Unlicensed = "unlicensed", Fail = "fail" });
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -172,7 +195,7 @@ pub struct ImportArgs {
     #[arg(long, value_name = "NAME")]
     pub sheet: Option<String>,
     /// Map the input's own headers to onboard's columns and build missing User Names
-    /// from a pattern (a TOML file; see the README).
+    /// from a pattern (a TOML file; see docs/input.md).
     #[arg(long, value_name = "MAP.toml")]
     pub columns: Option<PathBuf>,
     /// Do all the checks and write the same result file, but change nothing and

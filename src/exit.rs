@@ -1,4 +1,4 @@
-//! The exit codes of SPEC §10, in one place.
+//! The exit codes (docs/results.md#exit-codes), in one place.
 
 /// Every row created, updated, unchanged or skipped (warnings allowed).
 pub const OK: u8 = 0;

@@ -1,25 +1,22 @@
 //! onboard: bulk-create user accounts from a spreadsheet and assign licences.
 //!
-//! The binary (`main.rs`) only parses arguments and maps outcomes to exit codes; every
-//! stage lives here, one module each, joined by [`pipeline`].
+//! The binary (`main.rs`) only parses arguments and maps outcomes to exit codes. The
+//! library's folders follow the data: [`read`] the spreadsheet → [`check`] each row on its
+//! own → [`plan`] in file order → [`store`] in the directory → [`write`] the result file
+//! and summary; [`import`] joins them into the import job, and [`row`] holds the types
+//! they all share.
 
+pub mod check;
 pub mod cli;
 pub mod cmd;
-pub mod columns;
-pub mod countries;
-pub mod directory;
 pub mod exit;
-pub mod input;
+pub mod import;
 pub mod logging;
-pub mod mapping;
-pub mod names;
-pub mod output;
 pub mod password;
-pub mod pipeline;
 pub mod plan;
 pub mod progress;
-pub mod roles;
-pub mod rules;
-pub mod sheet;
-pub mod summary;
+pub mod read;
+pub mod row;
+pub mod store;
 pub mod tenant;
+pub mod write;

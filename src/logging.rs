@@ -14,14 +14,20 @@ use serde::Serialize;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{GlobalArgs, LogFormat};
+/// How log lines are written (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
 
-/// Installs the subscriber. `RUST_LOG` overrides the level chosen by -q/-v.
-pub fn init(args: &GlobalArgs) {
-    let level = if args.quiet {
+/// Installs the subscriber for `-q` (`quiet`), `-v` (`verbose`, counted) and
+/// `--log-format`. `RUST_LOG` overrides the level they choose.
+pub fn init(quiet: bool, verbose: u8, format: LogFormat) {
+    let level = if quiet {
         "error"
     } else {
-        match args.verbose {
+        match verbose {
             0 => "warn",
             1 => "info",
             2 => "debug",
@@ -35,7 +41,7 @@ pub fn init(args: &GlobalArgs) {
         .with_writer(|| LogWriter)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
-    let result = match args.log_format {
+    let result = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder
             .json()

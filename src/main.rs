@@ -2,12 +2,11 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use onboard::cli::LogFormat;
+use onboard::logging::LogFormat;
 
 fn main() -> ExitCode {
-    let cli = onboard::cli::Cli::parse();
-    onboard::logging::init(&cli.global);
+    let cli = onboard::cli::parse();
+    onboard::logging::init(cli.global.quiet, cli.global.verbose, cli.global.log_format);
     let log_format = cli.global.log_format;
     match onboard::cmd::run(cli) {
         Ok(code) => ExitCode::from(code),

@@ -1,5 +1,5 @@
 //! The rules that need earlier rows and the directory, applied in file order: duplicates
-//! in the file, existing users (SPEC §6) and the licence seat pool (SPEC §5).
+//! in the file, existing users and the licence seat pool (docs/rules.md).
 //!
 //! Everything here decides; nothing writes. The same plan is made for a dry run and a
 //! real run, which is why a dry run reports exactly what the real run would do.
@@ -9,48 +9,17 @@ use std::collections::HashMap;
 use anyhow::Result;
 use smallvec::SmallVec;
 
-use crate::columns::{Columns, Field};
-use crate::directory::{Directory, StoredUser};
-use crate::rules::{CheckedRow, Code, Digest, PROFILE_FIELDS};
+use crate::row::{
+    profile_index, CheckedRow, Code, Columns, Digest, Field, Status, PROFILE_FIELDS, PROFILE_LEN,
+};
+use crate::store::{Directory, StoredUser, UserWrite};
 use crate::tenant::Tenant;
 
-/// Where Employee ID is in [`PROFILE_FIELDS`] and so in a stored user's profile.
-const EMPLOYEE_ID: usize = 15;
-
-const _: () = assert!(matches!(PROFILE_FIELDS[EMPLOYEE_ID], Field::EmployeeId));
-
-/// What happens to a row (the result file's `Status`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Status {
-    Created,
-    Updated,
-    Unchanged,
-    Skipped,
-    Failed,
-}
-
-impl Status {
-    pub const ALL: [Status; 5] = [
-        Status::Created,
-        Status::Updated,
-        Status::Unchanged,
-        Status::Skipped,
-        Status::Failed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Created => "created",
-            Status::Updated => "updated",
-            Status::Unchanged => "unchanged",
-            Status::Skipped => "skipped",
-            Status::Failed => "failed",
-        }
-    }
-}
+/// Where Employee ID is in a stored user's profile.
+const EMPLOYEE_ID: usize = profile_index(Field::EmployeeId).expect("a profile field");
 
 /// `--on-existing`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnExisting {
     Skip,
     Update,
@@ -58,7 +27,7 @@ pub enum OnExisting {
 }
 
 /// `--on-shortage`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnShortage {
     Unlicensed,
     Fail,
@@ -83,6 +52,63 @@ pub struct PlannedRow {
 impl PlannedRow {
     pub fn status(&self) -> Status {
         self.status.unwrap_or(Status::Failed)
+    }
+}
+
+impl PlannedRow {
+    /// What the directory is to get for this row: the user it creates or updates, with
+    /// the licences it adds; `None` for a row that leaves the directory alone.
+    pub fn user_write<'r>(
+        &'r self,
+        tenant: &'r Tenant,
+        columns: &Columns,
+    ) -> Option<UserWrite<'r>> {
+        let status = self.status();
+        if status != Status::Created && status != Status::Updated {
+            return None;
+        }
+        let row = &self.row;
+        let mut profile = [""; PROFILE_LEN];
+        for (i, &f) in PROFILE_FIELDS.iter().enumerate() {
+            profile[i] = row.cell(columns, f);
+            if let (true, Some(user)) = (profile[i].is_empty(), &self.existing) {
+                profile[i] = &user.profile[i]; // on update, an empty cell keeps the stored value
+            }
+        }
+        let usage_location =
+            if status == Status::Updated && row.cell(columns, Field::UsageLocation).is_empty() {
+                self.existing
+                    .as_ref()
+                    .and_then(|u| u.usage_location.as_deref())
+                    .or(row.usage_location)
+            } else {
+                row.usage_location
+            };
+        Some(UserWrite {
+            user_name: &row.user_name,
+            key: &row.key,
+            profile,
+            usage_location,
+            block_sign_in: row
+                .block_sign_in
+                .or(self.existing.as_ref().map(|u| u.block_sign_in))
+                .unwrap_or(false),
+            force_password_change: tenant.force_change,
+            licenses: self
+                .new_licenses
+                .iter()
+                .map(|&i| tenant.licenses[i as usize].sku.as_str())
+                .collect(),
+            disabled_apps: row
+                .disabled_apps
+                .iter()
+                .map(|&(l, a)| {
+                    let license = &tenant.licenses[l as usize];
+                    (license.sku.as_str(), license.apps[a as usize].as_str())
+                })
+                .collect(),
+            roles: &row.roles,
+        })
     }
 }
 

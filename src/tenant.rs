@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::countries;
+use crate::check::countries;
 
 /// Most licences a tenant may have, and most apps a licence may have: rows refer to them
 /// by 16-bit index.

@@ -1,4 +1,4 @@
-//! Crash safety (SPEC §9): imports killed with SIGKILL at many moments — while reading and
+//! Crash safety (docs/directory.md): imports killed with SIGKILL at many moments — while reading and
 //! checking, with the result file staged but not committed, committed but not renamed —
 //! and after every kill the directory holds all of a run or none of it, no user twice, no
 //! seat overbooked, and every user's password is in a result file or a left-over file
@@ -95,7 +95,7 @@ fn users_in_directory(wd: &Workdir) -> Vec<String> {
         .collect()
 }
 
-/// The invariants of SPEC §5 and §9 that must hold whenever no import is running.
+/// The invariants of docs/rules.md and docs/directory.md that must hold whenever no import is running.
 fn check_invariants(wd: &Workdir, ems_seats: usize) {
     let users = users_in_directory(wd);
     if users.is_empty() {

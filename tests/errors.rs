@@ -1,4 +1,4 @@
-//! One case per error code of SPEC §4, each asserting the whole `Errors` cell.
+//! One case per error code of docs/rules.md, each asserting the whole `Errors` cell.
 
 use crate::workdir::{csv, Workdir, HEADER};
 

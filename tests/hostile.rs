@@ -1,7 +1,7 @@
 //! Hostile inputs (issue "Reliability and security"): files that are empty, binary, cut
 //! off, huge, ragged, in the wrong encoding or dialect, full of formulas or look-alike
 //! characters, and broken tenant files. Each runs through the real binary and must end
-//! the way SPEC.md and the README say:
+//! the way the README and docs/ say:
 //!
 //! - never a panic (stderr never says "panicked") and never a hang (each run has a
 //!   time limit);
@@ -322,7 +322,7 @@ fn an_unreadable_file() {
 
 #[test]
 fn ragged_rows() {
-    // SPEC §4 malformed_row: too few and too many fields fail alone; the rest go on.
+    // docs/rules.md malformed_row: too few and too many fields fail alone; the rest go on.
     let wd = Workdir::new();
     let results = import(
         &wd,
@@ -678,7 +678,7 @@ fn nul_bytes_in_a_cell() {
 
 #[test]
 fn invalid_utf8_in_the_middle_of_a_utf8_file() {
-    // SPEC §3: not valid UTF-8 and no BOM → the whole file is read as Windows-1252, with
+    // docs/input.md: not valid UTF-8 and no BOM → the whole file is read as Windows-1252, with
     // a warning naming the file. So the UTF-8 `ü` of line 2 becomes `Ã¼`, and line 3's
     // Windows-1252 `ö` is right; the result file gets a BOM.
     let wd = Workdir::new();
@@ -750,7 +750,7 @@ fn a_broken_utf16_pair() {
 
 #[test]
 fn a_semicolon_header_with_comma_rows() {
-    // The delimiter is the header's (SPEC §3); a row in another dialect is one field
+    // The delimiter is the header's (docs/input.md); a row in another dialect is one field
     // wide, so it fails as malformed_row, and the rows in the header's dialect go on.
     let wd = Workdir::new();
     let results = import(
@@ -819,7 +819,7 @@ fn excel_sep_line() {
 
 #[test]
 fn excel_sep_line_with_another_delimiter() {
-    // Only , ; and tab are delimiters (SPEC §3): `sep=|` is not understood, so it is
+    // Only , ; and tab are delimiters (docs/input.md): `sep=|` is not understood, so it is
     // read as the header.
     assert_eq!(
         fatal_input(crlf(&["sep=|", "User Name|Display Name", "anna@contoso.com|Anna"])),
@@ -928,7 +928,7 @@ fn an_entra_version_line_then_a_blank_line() {
 
 #[test]
 fn an_example_row_in_a_microsoft_365_file_is_a_user() {
-    // Only the Entra template has example rows (SPEC §3); elsewhere `Example:` is data.
+    // Only the Entra template has example rows (docs/input.md); elsewhere `Example:` is data.
     let wd = Workdir::new();
     let results = import(
         &wd,
@@ -948,7 +948,7 @@ fn an_example_row_in_a_microsoft_365_file_is_a_user() {
 
 #[test]
 fn a_formula_in_every_field() {
-    // SPEC §8: every result cell that starts with = + - @ gets a leading '. Also the cells
+    // docs/results.md: every result cell that starts with = + - @ gets a leading '. Also the cells
     // of `onboard users`, which is made to be opened in Excel and edited.
     let wd = Workdir::new();
     let results = import(

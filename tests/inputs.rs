@@ -1,4 +1,4 @@
-//! The input formats of SPEC §3: Excel dialects, encodings, the Entra template, headers.
+//! The input formats of docs/input.md: Excel dialects, encodings, the Entra template, headers.
 
 use crate::workdir::{csv, Workdir};
 

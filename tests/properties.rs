@@ -1,6 +1,6 @@
 //! Invariants over random files, through the real binary: row count and order, seats
 //! served in file order and never overbooked, `--jobs 1` equals `--jobs 2`, every failed
-//! row has an error, every generated password meets SPEC §7.
+//! row has an error, every generated password meets docs/import.md#passwords.
 
 use proptest::prelude::*;
 
@@ -42,7 +42,7 @@ fn line(r: &Row) -> String {
     format!("{name},,,User {},,{},,,,,,", r.user, r.licenses.join("+"))
 }
 
-/// What SPEC §4–§5 say each row ends as, on an empty directory: (status, licences, warning).
+/// What docs/rules.md say each row ends as, on an empty directory: (status, licences, warning).
 fn model(rows: &[Row]) -> Vec<(String, String, String)> {
     let mut seen = std::collections::HashSet::new();
     let mut left = std::collections::HashMap::from([("SPE_E3", 3), ("EMS", 1)]);

@@ -85,7 +85,7 @@ impl Workdir {
     }
 
     /// The result file with every generated or given password checked against the policy
-    /// of SPEC §7 and replaced by `<password>`, so whole files can be compared.
+    /// of docs/import.md#passwords and replaced by `<password>`, so whole files can be compared.
     pub fn results(&self, name: &str) -> String {
         let bytes = self.read_bytes(name);
         let text = String::from_utf8(bytes).expect("results are UTF-8");

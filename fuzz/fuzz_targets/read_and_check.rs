@@ -6,9 +6,10 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use onboard::input::{Input, RawRow};
+use onboard::check::Rules;
 use onboard::plan::{OnExisting, OnShortage, Planner, SeatPool};
-use onboard::rules::Rules;
+use onboard::read::Input;
+use onboard::row::{RawRow, Status};
 use onboard::tenant::Tenant;
 
 const TENANT: &str = r#"
@@ -55,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
         let checked = rules.check(std::mem::take(&mut row));
         let planned = planner.plan(checked, None).expect("no directory, no error");
         assert!(planned.status.is_some());
-        if planned.status() == onboard::plan::Status::Failed {
+        if planned.status() == Status::Failed {
             assert!(!planned.row.errors.is_empty(), "a failed row has an error");
         }
     }

@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::cli::{GlobalArgs, ImportArgs, LogFormat};
-use crate::input::ReadOptions;
-use crate::mapping::Mapping;
-use crate::output::Destination;
-use crate::pipeline::{self, ImportJob};
+use crate::cli::{GlobalArgs, ImportArgs};
+use crate::import::{self, ImportJob};
+use crate::logging::LogFormat;
 use crate::progress::Progress;
+use crate::read::mapping::Mapping;
+use crate::read::ReadOptions;
 use crate::tenant::Tenant;
+use crate::write::result::Destination;
 
 pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
     let tenant = Tenant::load(&global.tenant)?;
@@ -57,7 +58,7 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
         progress: progress.bar(),
         read,
     };
-    let (summary, end) = pipeline::run(job)?;
+    let (summary, end) = import::run(job)?;
     progress.done();
     if let Some(path) = &args.summary {
         summary.write_json(path)?;

@@ -9,7 +9,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::cli::{GlobalArgs, RunsArgs, TableFormat};
-use crate::directory::{Access, Directory, RunRecord};
+use crate::store::{Access, Directory, RunRecord};
 
 /// One import as shown; the JSON form of `onboard runs --format json`.
 #[derive(Debug, Serialize)]

@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::cli::{GlobalArgs, SeatsArgs, TableFormat};
-use crate::directory::{Access, Directory};
+use crate::store::{Access, Directory};
 use crate::tenant::Tenant;
 
 /// One licence's seats.

@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::Result;
 
 use crate::cli::{TemplateArgs, TemplateKind};
-use crate::columns::{Field, FIELDS};
+use crate::row::{Field, FIELDS};
 
 pub fn run(args: TemplateArgs) -> Result<u8> {
     let mut out = std::io::stdout().lock();

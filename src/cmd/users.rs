@@ -7,10 +7,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::cli::{GlobalArgs, UsersArgs};
-use crate::columns::Field;
-use crate::directory::{Access, Directory};
-use crate::output::defuse;
-use crate::rules::PROFILE_FIELDS;
+use crate::row::{Field, PROFILE_FIELDS};
+use crate::store::{Access, Directory};
+use crate::write::result::defuse;
 
 pub fn run(global: &GlobalArgs, args: UsersArgs) -> Result<u8> {
     let dir = Directory::open(&global.directory, Access::Read, Duration::from_secs(10))?;

@@ -6,196 +6,7 @@
 
 use anyhow::{bail, Result};
 
-use crate::rules::printable;
-
-/// A field of a user that the input can carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Field {
-    UserName,
-    FirstName,
-    LastName,
-    DisplayName,
-    JobTitle,
-    Department,
-    OfficeNumber,
-    OfficePhone,
-    MobilePhone,
-    Fax,
-    AlternateEmail,
-    Address,
-    City,
-    State,
-    PostalCode,
-    Country,
-    UsageLocation,
-    Licenses,
-    DisabledApps,
-    Roles,
-    Password,
-    BlockSignIn,
-    EmployeeId,
-}
-
-/// Number of fields; `Field as usize` indexes arrays of this length.
-pub const FIELD_COUNT: usize = 23;
-
-/// One field's names: the Microsoft 365 template header (or extension header), the
-/// Entra ID template header and the Entra property names that select it.
-pub struct FieldInfo {
-    pub field: Field,
-    pub header: &'static str,
-    pub entra_header: Option<&'static str>,
-    pub entra_properties: &'static [&'static str],
-    /// Whether the field is part of the Microsoft 365 bulk-add template (else an extension).
-    pub m365: bool,
-}
-
-macro_rules! info {
-    ($f:ident, $h:expr, $eh:expr, [$($p:expr),*], $m:expr) => {
-        FieldInfo { field: Field::$f, header: $h, entra_header: $eh, entra_properties: &[$($p),*], m365: $m }
-    };
-}
-
-/// Every field, in the order of the Microsoft 365 template followed by the extensions.
-pub const FIELDS: [FieldInfo; FIELD_COUNT] = [
-    info!(
-        UserName,
-        "User Name",
-        Some("User name [userPrincipalName] Required"),
-        ["userPrincipalName"],
-        true
-    ),
-    info!(
-        FirstName,
-        "First Name",
-        Some("First name [givenName]"),
-        ["givenName"],
-        true
-    ),
-    info!(
-        LastName,
-        "Last Name",
-        Some("Last name [surname]"),
-        ["surname"],
-        true
-    ),
-    info!(
-        DisplayName,
-        "Display Name",
-        Some("Name [displayName] Required"),
-        ["displayName"],
-        true
-    ),
-    info!(
-        JobTitle,
-        "Job Title",
-        Some("Job title [jobTitle]"),
-        ["jobTitle"],
-        true
-    ),
-    info!(
-        Department,
-        "Department",
-        Some("Department [department]"),
-        ["department"],
-        true
-    ),
-    info!(
-        OfficeNumber,
-        "Office Number",
-        Some("Office [physicalDeliveryOfficeName]"),
-        ["physicalDeliveryOfficeName", "officeLocation"],
-        true
-    ),
-    info!(
-        OfficePhone,
-        "Office Phone",
-        Some("Office phone [telephoneNumber]"),
-        ["telephoneNumber", "businessPhones"],
-        true
-    ),
-    info!(
-        MobilePhone,
-        "Mobile Phone",
-        Some("Mobile phone [mobile]"),
-        ["mobile", "mobilePhone"],
-        true
-    ),
-    info!(
-        Fax,
-        "Fax",
-        Some("Fax [faxNumber]"),
-        ["faxNumber", "facsimileTelephoneNumber"],
-        true
-    ),
-    info!(
-        AlternateEmail,
-        "Alternate email address",
-        Some("Alternate email [otherMails]"),
-        ["otherMails"],
-        true
-    ),
-    info!(
-        Address,
-        "Address",
-        Some("Street address [streetAddress]"),
-        ["streetAddress"],
-        true
-    ),
-    info!(City, "City", Some("City [city]"), ["city"], true),
-    info!(
-        State,
-        "State or Province",
-        Some("State or province [state]"),
-        ["state"],
-        true
-    ),
-    info!(
-        PostalCode,
-        "ZIP or Postal Code",
-        Some("ZIP or postal code [postalCode]"),
-        ["postalCode"],
-        true
-    ),
-    info!(
-        Country,
-        "Country or Region",
-        Some("Country or region [country]"),
-        ["country"],
-        true
-    ),
-    info!(
-        UsageLocation,
-        "Usage Location",
-        Some("Usage location [usageLocation]"),
-        ["usageLocation"],
-        false
-    ),
-    info!(Licenses, "Licenses", None, [], false),
-    info!(DisabledApps, "Disabled Apps", None, [], false),
-    info!(Roles, "Roles", None, [], false),
-    info!(
-        Password,
-        "Password",
-        Some("Initial password [passwordProfile] Required"),
-        ["passwordProfile"],
-        false
-    ),
-    info!(
-        BlockSignIn,
-        "Block Sign In",
-        Some("Block sign in (Yes/No) [accountEnabled] Required"),
-        ["accountEnabled"],
-        false
-    ),
-    info!(
-        EmployeeId,
-        "Employee ID",
-        Some("Employee ID [employeeId]"),
-        ["employeeId"],
-        false
-    ),
-];
+use crate::row::{printable, Columns, Field, Template, FIELDS, FIELD_COUNT};
 
 /// Extra spellings admins type for the extension columns.
 const ALIASES: &[(&str, Field)] = &[
@@ -208,23 +19,7 @@ const ALIASES: &[(&str, Field)] = &[
     ("employeeid", Field::EmployeeId),
 ];
 
-impl Field {
-    pub fn info(self) -> &'static FieldInfo {
-        &FIELDS[self as usize]
-    }
-    pub fn header(self) -> &'static str {
-        self.info().header
-    }
-}
-
-/// Which template the header follows; decides how `Example:` rows are treated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Template {
-    M365,
-    Entra,
-}
-
-/// How a `--columns` file changes the header (see [`crate::mapping`]): input headers it
+/// How a `--columns` file changes the header (see [`crate::read::mapping`]): input headers it
 /// maps to a field or tells to ignore, and fields the reader builds when the input has no
 /// column for them.
 #[derive(Debug, Clone, Default)]
@@ -232,22 +27,8 @@ pub struct HeaderMap {
     /// An input header as [`header_key`] gives it, and its field (`None`: ignore the column).
     pub mapped: Vec<(String, Option<Field>)>,
     /// Fields that get a column of their own after the input's when the input lacks them;
-    /// the reader fills it in (see [`crate::names`]).
+    /// the reader fills it in (see [`crate::read::names`]).
     pub generated: Vec<Field>,
-}
-
-/// The header, resolved: for each field, the column that holds it.
-#[derive(Debug, Clone)]
-pub struct Columns {
-    index: [Option<usize>; FIELD_COUNT],
-    /// The field of each column, in column order (`None`: a column the mapping ignores).
-    fields: Vec<Option<Field>>,
-    /// Number of columns in the header; every record must have as many.
-    pub width: usize,
-    pub template: Template,
-    /// How many of the `width` columns are not in the input but added after its own ones
-    /// for fields the reader builds ([`HeaderMap::generated`]).
-    pub generated: usize,
 }
 
 impl Columns {
@@ -359,16 +140,6 @@ impl Columns {
             template,
             generated,
         })
-    }
-
-    /// The field held by column `col`.
-    pub fn field_at(&self, col: usize) -> Option<Field> {
-        self.fields.get(col).copied().flatten()
-    }
-
-    /// The column of `field`, if the input has it.
-    pub fn get(&self, field: Field) -> Option<usize> {
-        self.index[field as usize]
     }
 }
 

@@ -3,12 +3,14 @@
 //! Owns everything about the input's bytes: the encoding (UTF-8 with or without BOM,
 //! UTF-16 with BOM, else Windows-1252), the delimiter (sniffed from the header line), the
 //! optional Entra `version:` line, the header, and the records with their line numbers.
-//! A workbook is read by [`crate::sheet`] into the same records; a `--columns` mapping
-//! ([`crate::mapping`]) changes the header and fills in names ([`crate::names`]).
+//! A workbook is read by [`crate::read::sheet`] into the same records; a `--columns`
+//! mapping ([`crate::read::mapping`]) changes the header and fills in names
+//! ([`crate::read::names`]).
 
 use std::fs::File;
 use std::io::{self, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -17,10 +19,11 @@ use encoding_rs_io::DecodeReaderBytesBuilder;
 use sha2::{Digest as _, Sha256};
 use tracing::warn;
 
-use crate::columns::{Columns, HeaderMap, Template};
-use crate::mapping::Mapping;
-use crate::names::NameFiller;
-use crate::sheet::SheetRows;
+use crate::read::columns::HeaderMap;
+use crate::read::mapping::Mapping;
+use crate::read::names::NameFiller;
+use crate::read::sheet::{self, SheetRows};
+use crate::row::{Columns, RawRow, Template};
 
 /// How the input file's bytes were decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,18 +57,6 @@ impl InputEncoding {
     }
 }
 
-/// One data record: its line number in the input and its cells (valid UTF-8).
-#[derive(Debug, Default, Clone)]
-pub struct RawRow {
-    pub line: u64,
-    pub record: csv::ByteRecord,
-    /// `code: message` warnings of the reading (a generated User Name, an error cell of a
-    /// workbook); they go to the row's `Warnings` ahead of the planner's.
-    pub warnings: Vec<String>,
-    /// Whether the User Name was built from a `--columns` pattern, not typed.
-    pub built_name: bool,
-}
-
 /// What the command line adds to reading an input.
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
@@ -92,6 +83,25 @@ pub struct Input {
     names: Option<NameFiller>,
     /// The file's SHA-256, taken from the bytes as they are read.
     hash: InputHash,
+    /// Set when a file read as UTF-8 without a BOM turns out not to be.
+    not_utf8: NotUtf8,
+}
+
+/// Whether a file read as UTF-8 (no BOM) turned out not to be: then its reading stopped
+/// at the first such record, and the file is to be read again as Windows-1252 (see
+/// [`Input::open_as`]). A handle, as [`InputHash`] is, because the input itself moves
+/// to the reader's thread.
+#[derive(Clone, Default)]
+pub struct NotUtf8(Arc<AtomicBool>);
+
+impl NotUtf8 {
+    pub fn found(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn set(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 /// SHA-256 of an input file, computed from the bytes the reader reads, so the file is not
@@ -165,8 +175,9 @@ impl Input {
 
     /// Opens `path`; a file without BOM is read as UTF-8 unless its first megabyte is not
     /// UTF-8 or `windows_1252` says that a first read found invalid UTF-8 further on.
-    /// The rest of a file assumed to be UTF-8 is checked record by record as it is read
-    /// ([`crate::rules::Rules::saw_invalid_utf8`]), which saves a pass over the file.
+    /// The rest of a file assumed to be UTF-8 is checked record by record as it is read:
+    /// at the first record that is not, reading stops and [`Input::not_utf8`] says so,
+    /// which saves a pass over the file for the common case.
     pub fn open_as(path: &Path, windows_1252: bool) -> Result<Input> {
         Input::open_mapped(path, windows_1252, &HeaderMap::default())
     }
@@ -179,13 +190,13 @@ impl Input {
             .as_ref()
             .map(Mapping::header_map)
             .unwrap_or_default();
-        let mut input = if crate::sheet::is_workbook(path) {
+        let mut input = if sheet::is_workbook(path) {
             Input::open_sheet(path, options.sheet.as_deref(), &header_map)?
         } else if let Some(sheet) = &options.sheet {
             bail!(
                 "--sheet `{sheet}`: {} is read as CSV; --sheet is for workbooks ({})",
                 path.display(),
-                crate::sheet::EXTENSIONS.map(|e| format!(".{e}")).join(", ")
+                sheet::EXTENSIONS.map(|e| format!(".{e}")).join(", ")
             );
         } else {
             Input::open_mapped(path, windows_1252, &header_map)?
@@ -220,6 +231,7 @@ impl Input {
             sheet: Some(rows),
             names: None,
             hash: InputHash::default(),
+            not_utf8: NotUtf8::default(),
         })
     }
 
@@ -405,6 +417,7 @@ impl Input {
             sheet: None,
             names: None,
             hash,
+            not_utf8: NotUtf8::default(),
         })
     }
 
@@ -450,8 +463,17 @@ impl Input {
             {
                 continue;
             }
+            if self.encoding == InputEncoding::Utf8 && !crate::row::is_utf8(&row.record) {
+                self.not_utf8.set();
+                return Ok(false);
+            }
             return Ok(true);
         }
+    }
+
+    /// Whether reading stopped because the file is not UTF-8 after all.
+    pub fn not_utf8(&self) -> NotUtf8 {
+        self.not_utf8.clone()
     }
 
     /// The file's hash, complete once every record has been read.

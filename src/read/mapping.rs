@@ -1,5 +1,5 @@
 //! The `--columns` file: how an HR export's own headers map to onboard's fields, and the
-//! patterns that build a missing User Name or Display Name ([`crate::names`]).
+//! patterns that build a missing User Name or Display Name ([`crate::read::names`]).
 //!
 //! ```toml
 //! [columns]
@@ -20,8 +20,9 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::columns::{self, Field, HeaderMap};
-use crate::names::{Pattern, PatternKind};
+use crate::read::columns::{self, HeaderMap};
+use crate::read::pattern::{Pattern, PatternKind};
+use crate::row::Field;
 use crate::tenant::Tenant;
 
 /// The target that drops a column instead of mapping it to a field.

@@ -1,5 +1,6 @@
-//! The result file (SPEC §8): staged in a private temporary file next to its final path,
-//! synced to disk, and renamed into place only after the directory has committed.
+//! The result file (docs/results.md): staged in a private temporary file next to its
+//! final path, synced to disk, and renamed into place only after the directory has
+//! committed.
 //!
 //! Every cell that a spreadsheet would run as a formula is written with a leading `'`.
 
@@ -9,6 +10,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use tempfile::NamedTempFile;
+
+use crate::plan::PlannedRow;
+use crate::row::{Columns, Field};
+use crate::tenant::Tenant;
 
 /// The result file's columns, in order.
 pub const RESULT_HEADER: [&str; 8] = [
@@ -102,8 +107,17 @@ impl Destination {
 /// A result file being written.
 pub struct ResultWriter {
     writer: csv::Writer<BufWriter<File>>,
+    scratch: Scratch,
     staged: tempfile::TempPath,
     destination: Destination,
+}
+
+/// Buffers for the joined cells of result rows, reused from row to row.
+#[derive(Default)]
+struct Scratch {
+    licenses: String,
+    warnings: String,
+    errors: String,
 }
 
 /// A complete result file on disk, not yet in place.
@@ -137,6 +151,7 @@ impl ResultWriter {
         writer.write_record(RESULT_HEADER)?;
         Ok(ResultWriter {
             writer,
+            scratch: Scratch::default(),
             staged,
             destination: destination.clone(),
         })
@@ -147,16 +162,49 @@ impl ResultWriter {
         &self.staged
     }
 
-    /// Writes one result row; cells are defused here.
-    pub fn write(&mut self, cells: [&str; 8]) -> Result<()> {
-        for c in cells {
-            self.writer
-                .write_field(defuse(c).as_bytes())
-                .context("cannot write the result file")?;
+    /// Writes the result row of `p`: its line, names, status, password, licences,
+    /// warnings and errors.
+    pub fn write_row(&mut self, tenant: &Tenant, columns: &Columns, p: &PlannedRow) -> Result<()> {
+        use std::fmt::Write as _;
+        let Scratch {
+            licenses,
+            warnings,
+            errors,
+        } = &mut self.scratch;
+        licenses.clear();
+        for (i, &l) in p.licenses.iter().enumerate() {
+            if i > 0 {
+                licenses.push('+');
+            }
+            licenses.push_str(&tenant.licenses[l as usize].sku);
         }
-        self.writer
-            .write_record(None::<&[u8]>)
-            .context("cannot write the result file")
+        warnings.clear();
+        for (i, w) in p.warnings.iter().enumerate() {
+            if i > 0 {
+                warnings.push_str(" | ");
+            }
+            warnings.push_str(w);
+        }
+        errors.clear();
+        for (i, e) in p.row.errors.iter().enumerate() {
+            if i > 0 {
+                errors.push_str(" | ");
+            }
+            let _ = write!(errors, "{e}");
+        }
+        write_cells(
+            &mut self.writer,
+            [
+                itoa::Buffer::new().format(p.row.line),
+                &p.row.user_name,
+                p.row.cell(columns, Field::DisplayName),
+                p.status().as_str(),
+                p.password.as_deref().unwrap_or(""),
+                licenses,
+                warnings,
+                errors,
+            ],
+        )
     }
 
     /// Flushes the staged file and, with `sync`, syncs it: then its content survives a
@@ -179,6 +227,18 @@ impl ResultWriter {
             destination: self.destination,
         })
     }
+}
+
+/// Writes one result row; cells are defused here.
+fn write_cells(writer: &mut csv::Writer<BufWriter<File>>, cells: [&str; 8]) -> Result<()> {
+    for c in cells {
+        writer
+            .write_field(defuse(c).as_bytes())
+            .context("cannot write the result file")?;
+    }
+    writer
+        .write_record(None::<&[u8]>)
+        .context("cannot write the result file")
 }
 
 impl StagedResult {

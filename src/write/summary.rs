@@ -1,5 +1,6 @@
-//! The run summary (SPEC §8): counts per status and error code, seats before and after,
-//! timings. Printed on stderr and, with `--summary`, written as JSON. Holds no password.
+//! The run summary (docs/results.md#the-summary): counts per status and error code,
+//! seats before and after, timings. Printed on stderr and, with `--summary`, written as
+//! JSON. Holds no password.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -7,6 +8,9 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
+
+use crate::plan::PlannedRow;
+use crate::row::{Code, Status};
 
 /// Seats of one licence before and after the run.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -18,7 +22,7 @@ pub struct SeatChange {
     pub available_after: i64,
 }
 
-/// Everything a scheduler needs to know about a run. See the README for the schema.
+/// Everything a scheduler needs to know about a run; docs/results.md has the schema.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     pub run_id: String,
@@ -63,7 +67,7 @@ impl Summary {
             if self.rows == 1 { "row" } else { "rows" },
             self.input
         )?;
-        let counts: Vec<String> = crate::plan::Status::ALL
+        let counts: Vec<String> = Status::ALL
             .iter()
             .map(|s| format!("{} {}", s.as_str(), self.count(s.as_str())))
             .collect();
@@ -177,6 +181,74 @@ fn write_list(
 /// Now as RFC 3339 in UTC, to the second.
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// Running totals for the summary.
+pub struct Tally {
+    pub rows: u64,
+    /// Rows by [`Status`], in the order of [`Status::ALL`].
+    pub status: [u64; Status::ALL.len()],
+    /// Errors by [`Code`], in the order of [`Code::ALL`].
+    pub errors: [u64; Code::ALL.len()],
+    pub warnings: BTreeMap<String, u64>,
+    pub granted: Vec<u64>,
+}
+
+impl Tally {
+    pub fn new(licenses: usize) -> Tally {
+        Tally {
+            rows: 0,
+            status: [0; Status::ALL.len()],
+            errors: [0; Code::ALL.len()],
+            warnings: BTreeMap::new(),
+            granted: vec![0; licenses],
+        }
+    }
+
+    pub fn add(&mut self, p: &PlannedRow) {
+        self.rows += 1;
+        self.status[p.status() as usize] += 1;
+        for e in &p.row.errors {
+            self.errors[e.code as usize] += 1;
+        }
+        for w in &p.warnings {
+            let code = w.split(':').next().unwrap_or(w);
+            match self.warnings.get_mut(code) {
+                Some(n) => *n += 1,
+                None => {
+                    self.warnings.insert(code.to_string(), 1);
+                }
+            }
+        }
+        for &l in &p.new_licenses {
+            self.granted[l as usize] += 1;
+        }
+    }
+
+    pub fn count(&self, status: Status) -> u64 {
+        self.status[status as usize]
+    }
+
+    pub fn failed(&self) -> u64 {
+        self.count(Status::Failed)
+    }
+
+    /// Rows by status name, every status listed.
+    pub fn status_map(&self) -> BTreeMap<String, u64> {
+        Status::ALL
+            .iter()
+            .map(|&s| (s.as_str().to_string(), self.count(s)))
+            .collect()
+    }
+
+    /// Errors by code, only the codes that occurred.
+    pub fn error_map(&self) -> BTreeMap<String, u64> {
+        Code::ALL
+            .iter()
+            .filter(|&&c| self.errors[c as usize] > 0)
+            .map(|&c| (c.as_str().to_string(), self.errors[c as usize]))
+            .collect()
+    }
 }
 
 #[cfg(test)]

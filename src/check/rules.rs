@@ -1,303 +1,21 @@
-//! The row rules of SPEC §4 that a row can be judged by on its own.
+//! The row rules (docs/rules.md) that a row can be judged by on its own.
 //!
 //! Pure functions: a raw record goes in, a [`CheckedRow`] with its resolved values and
 //! every error it breaks comes out. No shared state, so batches are checked in parallel.
 //! Rules that need earlier rows or the directory live in [`crate::plan`].
 
-use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use smallvec::SmallVec;
 use validator::ValidateEmail;
 
-use crate::columns::{Columns, Field};
-use crate::input::RawRow;
-use crate::roles;
+use crate::check::{countries, policy, roles};
+use crate::row::{
+    cell_of, is_hidden_control, printable, trim_cell, CheckedRow, Code, Columns, Digest, Field,
+    RawRow, RowError,
+};
 use crate::tenant::Tenant;
-use crate::{countries, password};
-
-/// The stable error codes of SPEC §4.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Code {
-    Required,
-    InvalidUsername,
-    UnverifiedDomain,
-    TooLong,
-    InvalidEmail,
-    InvalidUsageLocation,
-    UsageLocationRequired,
-    UnknownLicense,
-    UnknownApp,
-    UnknownRole,
-    RoleNotAllowed,
-    WeakPassword,
-    InvalidValue,
-    DuplicateInFile,
-    AlreadyExists,
-    NoSeats,
-    MalformedRow,
-}
-
-impl Code {
-    pub const ALL: [Code; 17] = [
-        Code::Required,
-        Code::InvalidUsername,
-        Code::UnverifiedDomain,
-        Code::TooLong,
-        Code::InvalidEmail,
-        Code::InvalidUsageLocation,
-        Code::UsageLocationRequired,
-        Code::UnknownLicense,
-        Code::UnknownApp,
-        Code::UnknownRole,
-        Code::RoleNotAllowed,
-        Code::WeakPassword,
-        Code::InvalidValue,
-        Code::DuplicateInFile,
-        Code::AlreadyExists,
-        Code::NoSeats,
-        Code::MalformedRow,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::Required => "required",
-            Code::InvalidUsername => "invalid_username",
-            Code::UnverifiedDomain => "unverified_domain",
-            Code::TooLong => "too_long",
-            Code::InvalidEmail => "invalid_email",
-            Code::InvalidUsageLocation => "invalid_usage_location",
-            Code::UsageLocationRequired => "usage_location_required",
-            Code::UnknownLicense => "unknown_license",
-            Code::UnknownApp => "unknown_app",
-            Code::UnknownRole => "unknown_role",
-            Code::RoleNotAllowed => "role_not_allowed",
-            Code::WeakPassword => "weak_password",
-            Code::InvalidValue => "invalid_value",
-            Code::DuplicateInFile => "duplicate_in_file",
-            Code::AlreadyExists => "already_exists",
-            Code::NoSeats => "no_seats",
-            Code::MalformedRow => "malformed_row",
-        }
-    }
-}
-
-/// One broken rule of one row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RowError {
-    pub code: Code,
-    pub message: String,
-}
-
-impl fmt::Display for RowError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code.as_str(), self.message)
-    }
-}
-
-/// The profile fields that are stored as they are and compared on update.
-pub const PROFILE_FIELDS: [Field; 16] = [
-    Field::DisplayName,
-    Field::FirstName,
-    Field::LastName,
-    Field::JobTitle,
-    Field::Department,
-    Field::OfficeNumber,
-    Field::OfficePhone,
-    Field::MobilePhone,
-    Field::Fax,
-    Field::AlternateEmail,
-    Field::Address,
-    Field::City,
-    Field::State,
-    Field::PostalCode,
-    Field::Country,
-    Field::EmployeeId,
-];
-
-/// 96 bits of a hash of a lower-cased key: equal keys, equal digests; different keys
-/// collide with a chance of about 1 in 10^17 for a million rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Digest {
-    pub hi: u64,
-    pub lo: u32,
-}
-
-impl Digest {
-    pub fn of(lowercase_key: &str) -> Digest {
-        let h = xxhash_rust::xxh3::xxh3_128(lowercase_key.as_bytes());
-        Digest {
-            hi: h as u64,
-            lo: (h >> 64) as u32,
-        }
-    }
-}
-
-/// A record's cells as text: the whole record is checked as UTF-8 once, not cell by cell,
-/// and the buffers are reused from row to row.
-#[derive(Debug, Default, Clone)]
-pub struct Cells {
-    text: String,
-    /// End of each cell in `text`.
-    ends: Vec<usize>,
-}
-
-impl Cells {
-    /// Takes the cells of `record`; `false` when they are not UTF-8 (then bytes that are
-    /// not are read as U+FFFD, cell by cell).
-    pub fn fill(&mut self, record: &csv::ByteRecord) -> bool {
-        let mut buf = std::mem::take(&mut self.text).into_bytes();
-        buf.clear();
-        buf.extend_from_slice(record.as_slice());
-        self.ends.clear();
-        let mut end = 0;
-        for cell in record {
-            end += cell.len();
-            self.ends.push(end);
-        }
-        // Valid as a whole and cut between characters: every cell is valid. (simdutf8
-        // checks a record several times faster than the standard library.)
-        if simdutf8::basic::from_utf8(&buf).is_ok()
-            && self
-                .ends
-                .iter()
-                .all(|&e| e == buf.len() || (buf[e] as i8) >= -0x40)
-        {
-            // SAFETY: simdutf8 has just checked that `buf` is UTF-8.
-            self.text = unsafe { String::from_utf8_unchecked(buf) };
-            return true;
-        }
-        let mut text = String::new();
-        self.ends.clear();
-        for cell in record {
-            text.push_str(&String::from_utf8_lossy(cell));
-            self.ends.push(text.len());
-        }
-        self.text = text;
-        false
-    }
-
-    pub fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    /// All cells, one after the other.
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
-    #[inline]
-    pub fn get(&self, i: usize) -> Option<&str> {
-        let end = *self.ends.get(i)?;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        Some(&self.text[start..end])
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
-        let mut start = 0;
-        self.ends.iter().map(move |&end| {
-            let cell = &self.text[start..end];
-            start = end;
-            cell
-        })
-    }
-}
-
-/// A row after the rules that need nothing but the row itself and the tenant.
-#[derive(Debug, Default)]
-pub struct CheckedRow {
-    /// The record's first line in the input.
-    pub line: u64,
-    /// Byte offset of the record in the input (for the progress bar).
-    pub position: u64,
-    /// The cells, as read.
-    pub record: Cells,
-    /// The User Name as it will be created (default domain appended), trimmed.
-    pub user_name: String,
-    /// The User Name lower-cased: the directory's key.
-    pub key: String,
-    pub key_digest: Digest,
-    /// Digest of the lower-cased Employee ID, when the row has one.
-    pub employee_digest: Option<Digest>,
-    /// Usage location, uppercased; the tenant's default when the row has none.
-    pub usage_location: Option<&'static str>,
-    /// Indices into the tenant's licences, without repeats, in the order asked.
-    pub licenses: SmallVec<[u16; 4]>,
-    /// (licence index, index into that licence's apps).
-    pub disabled_apps: SmallVec<[(u16, u16); 2]>,
-    /// Canonical admin role names.
-    pub roles: SmallVec<[&'static str; 2]>,
-    pub block_sign_in: Option<bool>,
-    /// The User Name was built from a `--columns` pattern ([`RawRow::built_name`]).
-    pub built_name: bool,
-    pub errors: Vec<RowError>,
-    /// The reader's warnings ([`RawRow::warnings`]), handed on to the planner's.
-    pub warnings: Vec<String>,
-}
-
-/// A cell without surrounding white space; most cells have none, which is checked first.
-#[inline]
-fn trim_cell(cell: &str) -> &str {
-    match (cell.as_bytes().first(), cell.as_bytes().last()) {
-        (Some(&a), Some(&b)) if a > b' ' && a < 0x80 && b > b' ' && b < 0x80 => cell,
-        _ => cell.trim(),
-    }
-}
-
-/// The trimmed cell of `field` in `record`, or "" when the input has no such column.
-#[inline]
-fn cell_of<'a>(record: &'a Cells, columns: &Columns, field: Field) -> &'a str {
-    columns
-        .get(field)
-        .and_then(|i| record.get(i))
-        .map_or("", trim_cell)
-}
-
-impl CheckedRow {
-    /// The trimmed cell of `field`, or "" when the input has no such column.
-    #[inline]
-    pub fn cell<'a>(&'a self, columns: &Columns, field: Field) -> &'a str {
-        cell_of(&self.record, columns, field)
-    }
-
-    pub fn failed(&self) -> bool {
-        !self.errors.is_empty()
-    }
-
-    pub fn error(&mut self, code: Code, message: impl Into<String>) {
-        self.errors.push(RowError {
-            code,
-            message: message.into(),
-        });
-    }
-
-    /// Empties the row for the next record, keeping its buffers.
-    fn reset(&mut self) {
-        self.line = 0;
-        self.position = 0;
-        self.user_name.clear();
-        self.key.clear();
-        self.key_digest = Digest::default();
-        self.employee_digest = None;
-        self.usage_location = None;
-        self.licenses.clear();
-        self.disabled_apps.clear();
-        self.roles.clear();
-        self.block_sign_in = None;
-        self.built_name = false;
-        self.errors.clear();
-        self.warnings.clear();
-    }
-}
 
 /// Everything the per-row rules need, shared read-only by all workers.
 pub struct Rules<'a> {
-    /// Set when a record was not UTF-8: the input is then read again as Windows-1252.
-    invalid_utf8: AtomicBool,
     tenant: &'a Tenant,
     columns: &'a Columns,
     allow_global_admin: bool,
@@ -310,7 +28,7 @@ pub struct Rules<'a> {
 const ROLE_PLUS: usize = 2;
 
 /// Over this many characters a Licenses, Disabled Apps or Roles cell fails as too_long
-/// (SPEC §4: any other field over 256) and its names are not looked up: a cell of
+/// (any other field over 256: docs/rules.md) and its names are not looked up: a cell of
 /// `x+x+x…` would otherwise give an error for every name.
 const NAMES_CELL_LIMIT: usize = 256;
 
@@ -324,7 +42,6 @@ const LOCAL_PART_SYMBOLS: &[u8] = b"'.-_!#^~";
 impl<'a> Rules<'a> {
     pub fn new(tenant: &'a Tenant, columns: &'a Columns, allow_global_admin: bool) -> Rules<'a> {
         Rules {
-            invalid_utf8: AtomicBool::new(false),
             tenant,
             columns,
             allow_global_admin,
@@ -342,12 +59,7 @@ impl<'a> Rules<'a> {
         }
     }
 
-    /// Whether a record was not valid UTF-8.
-    pub fn saw_invalid_utf8(&self) -> bool {
-        self.invalid_utf8.load(Ordering::Relaxed)
-    }
-
-    /// Applies every rule of SPEC §4 that needs only this row.
+    /// Applies every rule that needs only this row.
     pub fn check(&self, mut raw: RawRow) -> CheckedRow {
         let mut row = CheckedRow::default();
         self.check_into(&mut raw, &mut row);
@@ -361,11 +73,9 @@ impl<'a> Rules<'a> {
         row.built_name = raw.built_name;
         row.position = raw.record.position().map_or(0, |p| p.byte());
         std::mem::swap(&mut row.warnings, &mut raw.warnings);
-        if !row.record.fill(&raw.record) {
-            // Only a file assumed to be UTF-8 gets here. Without a BOM it is read again as
-            // Windows-1252; with a UTF-8 BOM the row fails on the U+FFFD it now holds.
-            self.invalid_utf8.store(true, Ordering::Relaxed);
-        }
+        // Only a file with a UTF-8 BOM has records that are not UTF-8 by now (the reader
+        // reads a file without one again as Windows-1252): the row fails on the U+FFFD.
+        row.record.fill(&raw.record);
         self.check_cells(row);
     }
 
@@ -711,7 +421,7 @@ impl<'a> Rules<'a> {
             return;
         }
         let local = row.user_name.split('@').next().unwrap_or("");
-        if let Err(why) = password::check_policy(given, local) {
+        if let Err(why) = policy::check_policy(given, local) {
             row.error(Code::WeakPassword, format!("the given Password {why}"));
         }
     }
@@ -843,13 +553,6 @@ fn may_hide_characters(s: &[u8]) -> bool {
     words.remainder().iter().any(|&b| suspicious(b))
 }
 
-/// Control characters, and the invisible formatting characters that let a name look like
-/// another (zero-width and bidirectional overrides).
-fn is_hidden_control(c: char) -> bool {
-    c.is_control() && c != '\n' && c != '\r' && c != '\t'
-        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
-}
-
 /// `'x'`, or `U+200B` for characters one cannot see.
 fn describe_char(c: char) -> String {
     if c.is_ascii_graphic() {
@@ -859,23 +562,6 @@ fn describe_char(c: char) -> String {
     } else {
         format!("U+{:04X}", c as u32)
     }
-}
-
-/// A value for a message with invisible characters made visible and its length capped.
-pub(crate) fn printable(s: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i == 80 {
-            out.push('…');
-            break;
-        }
-        if is_hidden_control(c) || c.is_control() {
-            out.push_str(&format!("<U+{:04X}>", c as u32));
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -950,60 +636,7 @@ mod tests {
         assert!(is_email("jan@bücher.de") && is_email("a@[127.0.0.1]") && !is_email("a@x..com"));
     }
 
-    use proptest::strategy::Strategy as _;
-
     proptest::proptest! {
-        /// Cells read a record exactly as csv's own conversion does: the same text when it
-        /// is UTF-8 (also when a character is split between two cells, which makes it not
-        /// UTF-8 cell by cell), and U+FFFD for what is not.
-        #[test]
-        fn cells_read_a_record_as_csv_does(
-            fields in proptest::collection::vec(
-                proptest::collection::vec(
-                    proptest::prop_oneof![
-                        proptest::num::u8::ANY.prop_map(|b| vec![b]),
-                        // Whole characters and their pieces, so that characters are often
-                        // split between two cells.
-                        proptest::sample::select(vec![
-                            b"a".to_vec(), "é".into(), "\u{200B}".into(), "😀".into(),
-                            vec![0xC3], vec![0xA9], vec![0xE2, 0x80], vec![0x8B],
-                            vec![0xF0, 0x9F], vec![0x98, 0x80],
-                        ]),
-                    ],
-                    0..4,
-                ),
-                0..6,
-            )
-        ) {
-            let fields: Vec<Vec<u8>> = fields.into_iter().map(|f| f.concat()).collect();
-            let mut record = csv::ByteRecord::new();
-            for f in &fields {
-                record.push_field(f);
-            }
-            let mut cells = Cells::default();
-            let valid = cells.fill(&record);
-            let expected = match csv::StringRecord::from_byte_record(record.clone()) {
-                Ok(r) => {
-                    proptest::prop_assert!(valid);
-                    r
-                }
-                Err(e) => {
-                    proptest::prop_assert!(!valid);
-                    csv::StringRecord::from_byte_record_lossy(e.into_byte_record())
-                }
-            };
-            let got: Vec<&str> = cells.iter().collect();
-            let want: Vec<&str> = expected.iter().collect();
-            proptest::prop_assert_eq!(&got, &want);
-            proptest::prop_assert_eq!(cells.len(), fields.len());
-            for (i, w) in want.iter().enumerate() {
-                proptest::prop_assert_eq!(cells.get(i), Some(*w));
-            }
-            // Refilled, the same buffers give the same answer.
-            proptest::prop_assert_eq!(cells.fill(&record), valid);
-            proptest::prop_assert_eq!(cells.iter().collect::<Vec<_>>(), want);
-        }
-
         /// The fast path never accepts what validator refuses.
         #[test]
         fn plain_email_agrees_with_validator(s in "[a-z0-9.@+_'\\-]{0,12}(@[a-zA-Z0-9.-]{0,70})?") {

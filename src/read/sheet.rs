@@ -16,8 +16,7 @@ use calamine::{
 };
 use tracing::info;
 
-use crate::columns::{Columns, Template};
-use crate::input::RawRow;
+use crate::row::{Columns, RawRow, Template};
 
 /// File extensions read as workbooks (any case).
 pub const EXTENSIONS: [&str; 5] = ["xlsx", "xlsm", "xlsb", "xls", "ods"];

@@ -1,0 +1,202 @@
+//! The end of an import: commit or roll back, record the run, put the result file in
+//! place, sum up; and, at the start of the next run, the result files that a run stopped
+//! between its commit and the rename left behind.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use tracing::{debug, info, warn};
+
+use crate::import::{ImportEnd, Run};
+use crate::row::Status;
+use crate::store::{Directory, RunRecord};
+use crate::write::result::{Destination, ResultWriter};
+use crate::write::summary::{now_rfc3339, SeatChange, Summary, Tally};
+
+impl Run<'_> {
+    /// Decides between commit and roll-back, puts the result file in place and sums up.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn finish(
+        &self,
+        directory: Option<&Directory>,
+        writer: ResultWriter,
+        staged_path: PathBuf,
+        tally: Tally,
+        assigned: &HashMap<String, u64>,
+        input_sha256: String,
+        encoding: &str,
+    ) -> Result<(Summary, ImportEnd)> {
+        let job = self.job;
+        let tenant = &job.tenant;
+        let over_budget = job
+            .max_failed
+            .is_some_and(|m| m.exceeded(tally.failed(), tally.rows));
+        let finished_at = now_rfc3339();
+        let committed;
+        let mut result_file = None;
+        if over_budget {
+            // The staged file holds passwords of users that will never exist: drop it.
+            drop(writer);
+            if let Some(d) = directory {
+                d.rollback();
+            }
+            committed = false;
+            warn!(
+                failed = tally.failed(),
+                rows = tally.rows,
+                "more rows failed than --max-failed allows; nothing was committed"
+            );
+        } else {
+            let staged = writer.finish(!job.dry_run)?;
+            pause_point("staged");
+            match (directory, job.dry_run) {
+                (Some(d), false) => {
+                    let skus: Vec<&str> = tenant.licenses.iter().map(|l| l.sku.as_str()).collect();
+                    let t = Instant::now();
+                    d.build_indexes()?;
+                    debug!(seconds = t.elapsed().as_secs_f64(), "user index built");
+                    d.add_seats(&skus, &tally.granted)?;
+                    d.record_run(&RunRecord {
+                        run_id: self.run_id.clone(),
+                        started_at: self.started_at.clone(),
+                        finished_at: finished_at.clone(),
+                        input_name: absolute(&job.input),
+                        input_sha256: input_sha256.clone(),
+                        dry_run: false,
+                        rows: tally.rows,
+                        created: tally.count(Status::Created),
+                        updated: tally.count(Status::Updated),
+                        unchanged: tally.count(Status::Unchanged),
+                        skipped: tally.count(Status::Skipped),
+                        failed: tally.failed(),
+                        result_file: absolute(&job.destination.path),
+                        staged_file: staged_path.display().to_string(),
+                    })?;
+                    let t = Instant::now();
+                    d.commit()?;
+                    debug!(seconds = t.elapsed().as_secs_f64(), "committed");
+                    pause_point("committed");
+                    committed = true;
+                }
+                (Some(d), true) => {
+                    d.rollback();
+                    committed = false;
+                }
+                (None, _) => committed = false,
+            }
+            result_file = Some(staged.publish()?.display().to_string());
+        }
+
+        let seconds = self.started.elapsed().as_secs_f64();
+        let seats = tenant
+            .licenses
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let before = assigned.get(&l.sku).copied().unwrap_or(0);
+                let after = if committed || job.dry_run {
+                    before + tally.granted[i]
+                } else {
+                    before
+                };
+                SeatChange {
+                    sku: l.sku.clone(),
+                    purchased: l.seats,
+                    assigned_before: before,
+                    assigned_after: after,
+                    available_after: l.seats as i64 - after as i64,
+                }
+            })
+            .collect();
+        let end = if over_budget {
+            ImportEnd::OverBudget
+        } else if tally.failed() > 0 {
+            ImportEnd::SomeFailed
+        } else {
+            ImportEnd::Clean
+        };
+        let summary = Summary {
+            run_id: self.run_id.clone(),
+            started_at: self.started_at.clone(),
+            finished_at,
+            input: job.input.display().to_string(),
+            input_sha256,
+            input_encoding: encoding.to_string(),
+            result_file,
+            dry_run: job.dry_run,
+            committed,
+            rows: tally.rows,
+            status: tally.status_map(),
+            errors: tally.error_map(),
+            warnings: tally.warnings,
+            seats,
+            seconds,
+            rows_per_second: if seconds > 0.0 {
+                tally.rows as f64 / seconds
+            } else {
+                0.0
+            },
+            exit_code: end.exit_code(),
+        };
+        info!(rows = summary.rows, committed, "import finished");
+        Ok((summary, end))
+    }
+}
+
+/// A crash-test hook: with `ONBOARD_PAUSE_AT=<point>` in the environment, the run stops
+/// at that point (`staged`: result file complete, not committed; `committed`: committed,
+/// result file not renamed) so a test can kill it there. Does nothing otherwise.
+fn pause_point(point: &str) {
+    if std::env::var_os("ONBOARD_PAUSE_AT").is_some_and(|p| p == point) {
+        eprintln!("onboard: paused at {point}");
+        std::thread::sleep(Duration::from_secs(600));
+    }
+}
+
+/// Finds result files that a committed run staged but never renamed (it was stopped
+/// between commit and rename): renames them into place, or names them. Also names staged
+/// files of runs that never committed: they hold no password of any user.
+pub(super) fn recover_staged_results(d: &Directory, destination: &Destination) -> Result<()> {
+    let runs = d.runs(100)?;
+    for run in &runs {
+        let staged = Path::new(&run.staged_file);
+        if run.staged_file.is_empty() || !staged.exists() {
+            continue;
+        }
+        let result = Path::new(&run.result_file);
+        if !result.exists() {
+            std::fs::rename(staged, result).with_context(|| {
+                format!("cannot move left-over result file {}", staged.display())
+            })?;
+            warn!(
+                run_id = %run.run_id,
+                file = %result.display(),
+                "an earlier import was stopped after it committed; its result file (with the passwords of its users) is now in place"
+            );
+        } else {
+            warn!(
+                run_id = %run.run_id,
+                file = %staged.display(),
+                "an earlier import was stopped after it committed; the passwords of its users are in this left-over file"
+            );
+        }
+    }
+    for orphan in destination.staged_files()? {
+        if !runs.iter().any(|r| Path::new(&r.staged_file) == orphan) {
+            warn!(
+                file = %orphan.display(),
+                "left over from an import that was stopped before it committed; it holds no password of any user in the directory and can be deleted"
+            );
+        }
+    }
+    Ok(())
+}
+
+fn absolute(path: &Path) -> String {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}

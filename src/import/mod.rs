@@ -1,0 +1,274 @@
+//! The import job: the stages joined in the order the data flows.
+//!
+//! read a batch (reader thread; the file is hashed as it is read) → check each row on its
+//! own (rayon workers, pure) → decide in file order (duplicates, existing users, seats;
+//! main thread) → generate passwords, format and stage the result rows (writer thread) →
+//! write the directory inside one transaction (directory thread) → commit → rename the
+//! result file into place.
+//!
+//! This file sets a run up (the job, the directory's transaction, the stages' inputs) and
+//! reads the file again as Windows-1252 when it turns out not to be UTF-8; [`stages`]
+//! runs the stages on their threads; [`finish`] commits, records the run, puts the
+//! result file in place and recovers result files that a stopped run left behind.
+
+mod finish;
+mod stages;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use indicatif::ProgressBar;
+use tracing::{debug, info};
+
+use crate::check::Rules;
+use crate::plan::{OnExisting, OnShortage, Planner, SeatPool};
+use crate::read::{Input, ReadOptions};
+use crate::store::{Access, Directory};
+use crate::tenant::Tenant;
+use crate::write::result::{Destination, ResultWriter};
+use crate::write::summary::{now_rfc3339, Summary};
+
+use finish::recover_staged_results;
+use stages::{Mode, Stages};
+
+/// `--max-failed`: how many failed rows a run may have and still commit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaxFailed {
+    Rows(u64),
+    Percent(f64),
+}
+
+impl std::str::FromStr for MaxFailed {
+    type Err = String;
+    fn from_str(s: &str) -> Result<MaxFailed, String> {
+        let s = s.trim();
+        if let Some(p) = s.strip_suffix('%') {
+            match p.trim().parse::<f64>() {
+                Ok(v) if (0.0..=100.0).contains(&v) => Ok(MaxFailed::Percent(v)),
+                _ => Err(format!("`{s}` is not a percentage from 0% to 100%")),
+            }
+        } else {
+            s.parse::<u64>()
+                .map(MaxFailed::Rows)
+                .map_err(|_| format!("`{s}` is not a number of rows or a percentage like 5%"))
+        }
+    }
+}
+
+impl MaxFailed {
+    pub fn exceeded(self, failed: u64, rows: u64) -> bool {
+        match self {
+            MaxFailed::Rows(n) => failed > n,
+            MaxFailed::Percent(p) => failed as f64 > p / 100.0 * rows as f64,
+        }
+    }
+}
+
+/// Everything `onboard import` was asked to do, checked.
+pub struct ImportJob {
+    pub input: PathBuf,
+    pub tenant: Tenant,
+    pub directory: PathBuf,
+    pub destination: Destination,
+    pub dry_run: bool,
+    pub on_existing: OnExisting,
+    pub on_shortage: OnShortage,
+    pub max_failed: Option<MaxFailed>,
+    pub allow_global_admin: bool,
+    pub jobs: usize,
+    pub lock_timeout: Duration,
+    pub progress: ProgressBar,
+    /// `--sheet` and `--columns`.
+    pub read: ReadOptions,
+}
+
+/// How an import ended (docs/results.md#exit-codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportEnd {
+    /// Every row created, updated, unchanged or skipped.
+    Clean,
+    /// Committed, some rows failed.
+    SomeFailed,
+    /// Too many rows failed: nothing committed.
+    OverBudget,
+}
+
+impl ImportEnd {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ImportEnd::Clean => crate::exit::OK,
+            ImportEnd::SomeFailed => crate::exit::ROWS_FAILED,
+            ImportEnd::OverBudget => crate::exit::OVER_BUDGET,
+        }
+    }
+}
+
+/// Runs the import. `Err` is a run error (exit 2): nothing was written.
+pub fn run(job: ImportJob) -> Result<(Summary, ImportEnd)> {
+    let started = Instant::now();
+    let started_at = now_rfc3339();
+    let run_id = new_run_id();
+    // Every log line of the run carries its id (a field of JSON log lines).
+    let span = tracing::info_span!("import", run_id = %run_id);
+    let _entered = span.enter();
+    job.destination.check(&job.input)?;
+    let input = Input::open_with(&job.input, &job.read, false)?;
+    info!(
+        file = %job.input.display(),
+        encoding = input.encoding.name(),
+        delimiter = %(input.delimiter as char).escape_default(),
+        columns = input.width(),
+        dry_run = job.dry_run,
+        "import started"
+    );
+    let access = if job.dry_run {
+        Access::Read
+    } else {
+        Access::Write
+    };
+    // A first import that fails leaves the directory file it created, with no tables:
+    // removing it is not safe, as a second import may have opened it meanwhile. Every
+    // command reads such a file as an empty directory.
+    let mut directory = Directory::open(&job.directory, access, job.lock_timeout)?;
+    if let Some(d) = directory.as_mut() {
+        d.begin(&job.directory, job.lock_timeout)?;
+    }
+    let run = Run {
+        job: &job,
+        run_id,
+        started_at,
+        started,
+    };
+    let mut outcome = run.import(input, directory.as_mut());
+    if let Ok(None) = outcome {
+        // Invalid UTF-8 further on in a file without BOM: the reader stopped there and
+        // nothing was kept of the first read; read the whole file again as Windows-1252.
+        if let Some(d) = directory.as_mut() {
+            d.rollback();
+            d.begin(&job.directory, job.lock_timeout)?;
+        }
+        let input = Input::open_with(&job.input, &job.read, true)?;
+        outcome = run.import(input, directory.as_mut());
+    }
+    if let (Err(_), Some(d)) = (&outcome, directory.as_ref()) {
+        d.rollback();
+    }
+    outcome?.ok_or_else(|| anyhow::anyhow!("{}: cannot decide the encoding", job.input.display()))
+}
+
+/// One import run's fixed facts.
+struct Run<'a> {
+    job: &'a ImportJob,
+    run_id: String,
+    started_at: String,
+    started: Instant,
+}
+
+impl Run<'_> {
+    /// One read of the input; `None` when a file assumed to be UTF-8 turned out not to be.
+    fn import(
+        &self,
+        input: Input,
+        mut directory: Option<&mut Directory>,
+    ) -> Result<Option<(Summary, ImportEnd)>> {
+        let job = self.job;
+        let tenant = &job.tenant;
+        if let (Some(d), false) = (directory.as_deref(), job.dry_run) {
+            recover_staged_results(d, &job.destination)?;
+        }
+        let (assigned, has_users) = match directory.as_deref() {
+            Some(d) => (d.assigned_seats()?, d.has_users()?),
+            None => Default::default(),
+        };
+        // Look-ups of existing users go through a connection of their own, so that the
+        // writing connection can work in its own thread. The write lock that the
+        // import holds keeps what this connection sees from changing.
+        let lookup_connection = match (has_users, job.dry_run) {
+            (true, false) => {
+                let mut d = Directory::open(&job.directory, Access::Read, job.lock_timeout)?;
+                if let Some(d) = d.as_mut() {
+                    d.begin(&job.directory, job.lock_timeout)?;
+                }
+                d
+            }
+            _ => None,
+        };
+        if let (Some(d), false, false) = (directory.as_deref(), has_users, job.dry_run) {
+            d.defer_indexes()?;
+        }
+        let (lookup, writer_directory): (Option<&Directory>, Option<&mut Directory>) =
+            if job.dry_run {
+                (directory.as_deref().filter(|_| has_users), None)
+            } else {
+                (lookup_connection.as_ref(), directory.as_deref_mut())
+            };
+
+        let columns = input.columns.clone();
+        let input_hash = input.hash();
+        let not_utf8 = input.not_utf8();
+        let encoding = input.encoding.name();
+        let rules = Rules::new(tenant, &columns, job.allow_global_admin);
+        let file_len = std::fs::metadata(&job.input).map(|m| m.len()).unwrap_or(0);
+        let mut planner = Planner::new(
+            tenant,
+            &columns,
+            job.on_existing,
+            job.on_shortage,
+            SeatPool::new(tenant, &assigned),
+            has_users,
+            // About 150 bytes a row in real exports: room for the duplicate index
+            // up front, so it is not rebuilt while it grows.
+            (file_len / 150).min(50_000_000) as usize,
+        );
+        let writer = ResultWriter::create(
+            &job.destination,
+            input.delimiter,
+            input.encoding.result_wants_bom(),
+        )?;
+        let staged_path = writer.staged_path().to_path_buf();
+        job.progress.set_length(file_len);
+        let mode = Mode::choose(job.jobs, writer_directory.is_some(), has_users, file_len);
+        debug!(mode = mode.describe(), jobs = job.jobs, "rows on");
+        let stages = Stages {
+            input,
+            writer,
+            rules: &rules,
+            planner: &mut planner,
+            lookup,
+            store: writer_directory,
+            columns: &columns,
+        };
+        let (writer, tally) = self.run_stages(mode, stages)?;
+        job.progress.finish_and_clear();
+        debug!(
+            seconds = self.started.elapsed().as_secs_f64(),
+            "all rows written"
+        );
+        if not_utf8.found() {
+            return Ok(None);
+        }
+        let input_sha256 = input_hash
+            .finish(&job.input)
+            .with_context(|| format!("cannot read {}", job.input.display()))?;
+        self.finish(
+            directory.as_deref(),
+            writer,
+            staged_path,
+            tally,
+            &assigned,
+            input_sha256,
+            encoding,
+        )
+        .map(Some)
+    }
+}
+
+fn new_run_id() -> String {
+    use rand::Rng;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format!("{now:x}-{:08x}", rand::rng().random::<u32>())
+}

@@ -1,0 +1,265 @@
+//! The directory: users, their licences, disabled apps and roles, and the import history,
+//! in one SQLite file (docs/directory.md).
+//!
+//! This file opens the directory and holds its transaction; [`schema`] has its tables,
+//! [`users`] the users and seat counters, [`runs`] the import history.
+//!
+//! An import holds a write transaction (`BEGIN IMMEDIATE`) from the moment it reads the
+//! seat counts until it commits, so a second import waits for it and can never serve
+//! seats the first one took. Passwords are never stored here.
+//!
+//! Journal: WAL, so that readers (`users`, `seats`, `runs`, dry runs) read a snapshot
+//! while an import writes. The one exception is an import into a directory with no users
+//! yet (the first, bulk load): it writes through a rollback journal, as every page it
+//! writes is new and a rollback journal then writes each page once, straight into the
+//! file, where WAL writes it twice (log, then checkpoint). Readers wait for such an
+//! import to commit (they would only see an empty directory), and the file goes back to
+//! WAL right after the commit.
+
+pub mod runs;
+pub mod schema;
+pub mod users;
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use rusqlite::{Connection, OpenFlags};
+
+use crate::store::schema::{NEW_PAGE_SIZE, SCHEMA, SCHEMA_VERSION};
+use crate::store::users::PendingLicenses;
+
+pub use runs::RunRecord;
+pub use users::{StoredUser, UserWrite};
+
+/// An open directory.
+pub struct Directory {
+    conn: Connection,
+    /// Row id of this import's run record, known before it is written so users can refer to it.
+    run_row: i64,
+    writable: bool,
+    /// The import writes through a rollback journal: see the module's documentation.
+    bulk: bool,
+    /// Licence rows not yet written: `(user id, index in skus)`; see [`Directory::flush`].
+    pending_licenses: RefCell<PendingLicenses>,
+}
+
+/// Opening mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Read only; a missing file is an empty directory (nothing is created).
+    Read,
+    /// Create the file if needed and take the write lock for an import.
+    Write,
+}
+
+impl Directory {
+    /// Opens the directory at `path`. `Read` on a missing file returns `None`.
+    pub fn open(path: &Path, access: Access, busy_timeout: Duration) -> Result<Option<Directory>> {
+        let shown = path.display();
+        if path.is_dir() {
+            bail!("directory file {shown} is a folder");
+        }
+        // A file that is missing or empty (SQLite's own rule: 0 bytes is an empty
+        // database, whatever journal files lie next to it) gets the bigger page size.
+        let new_file = std::fs::metadata(path).map_or(true, |m| m.len() == 0);
+        let conn = match access {
+            Access::Read => {
+                if !path.exists() {
+                    return Ok(None);
+                }
+                // A rollback journal left by a killed first import must be rolled back
+                // before the file can be read, which a read-only connection cannot do.
+                let mode = if journal_path(path).exists() {
+                    OpenFlags::SQLITE_OPEN_READ_WRITE
+                } else {
+                    OpenFlags::SQLITE_OPEN_READ_ONLY
+                };
+                Connection::open_with_flags(path, mode | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            }
+            Access::Write => Connection::open(path),
+        }
+        .with_context(|| format!("cannot open directory {shown}"))?;
+        conn.busy_timeout(busy_timeout)?;
+        let dir = Directory {
+            conn,
+            run_row: 0,
+            writable: access == Access::Write,
+            bulk: false,
+            pending_licenses: RefCell::default(),
+        };
+        if access == Access::Write {
+            // EXTRA: FULL, and in rollback-journal mode also the folder is synced after
+            // the journal is deleted, which is what makes such a commit durable.
+            let mut setup = String::new();
+            if new_file {
+                setup.push_str(&format!("PRAGMA page_size = {NEW_PAGE_SIZE}; "));
+            }
+            setup.push_str("PRAGMA synchronous = EXTRA; PRAGMA foreign_keys = ON; ");
+            // The journal mode is settled in `begin`, under the write lock.
+            if !new_file {
+                setup.push_str("PRAGMA journal_mode = WAL;");
+            }
+            retry_busy(busy_timeout, || dir.conn.execute_batch(&setup))
+                .map_err(|e| busy_or(e, path, busy_timeout))?;
+        } else if !dir.has_schema()? {
+            // A file that an interrupted first import left without tables: empty.
+            return Ok(None);
+        }
+        dir.conn.execute_batch("PRAGMA cache_size = -8192;")?;
+        Ok(Some(dir))
+    }
+
+    /// Starts the import's transaction: the write lock for a real run (waiting for
+    /// another import up to the busy timeout), a consistent snapshot for a dry run.
+    ///
+    /// Also settles the journal: a rollback journal when the directory has no users, WAL
+    /// otherwise. The mode can only change outside a transaction, so when the file is in
+    /// the other mode the transaction is given up, the mode switched and the lock taken
+    /// again; an import in the wrong mode never goes on. Switching to the rollback journal
+    /// needs the file to itself: when a reader has it open, the import stays in WAL.
+    pub fn begin(&mut self, path: &Path, busy_timeout: Duration) -> Result<()> {
+        if !self.writable {
+            self.conn.execute_batch("BEGIN")?;
+            return Ok(());
+        }
+        let mut may_bulk = true;
+        loop {
+            self.begin_write(path, busy_timeout)?;
+            let bulk = may_bulk && !self.has_users()?;
+            let wal = self.journal_mode()? == "wal";
+            if wal != bulk {
+                self.bulk = bulk;
+                return Ok(());
+            }
+            self.conn.execute_batch("ROLLBACK")?;
+            if bulk {
+                // One try: busy means someone reads the file (or waits to write it).
+                match self.conn.execute_batch("PRAGMA journal_mode = DELETE") {
+                    Ok(()) if self.journal_mode()? == "delete" => {}
+                    Ok(()) => may_bulk = false,
+                    Err(e) if is_busy(&e) => may_bulk = false,
+                    Err(e) => return Err(e.into()),
+                }
+            } else {
+                retry_busy(busy_timeout, || {
+                    self.conn.execute_batch("PRAGMA journal_mode = WAL")
+                })
+                .map_err(|e| busy_or(e, path, busy_timeout))?;
+            }
+        }
+    }
+
+    fn journal_mode(&self) -> Result<String> {
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        Ok(mode.to_ascii_lowercase())
+    }
+
+    /// Takes the write lock and brings the schema up to date.
+    fn begin_write(&mut self, path: &Path, busy_timeout: Duration) -> Result<()> {
+        retry_busy(busy_timeout, || self.conn.execute_batch("BEGIN IMMEDIATE"))
+            .map_err(|e| busy_or(e, path, busy_timeout))?;
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            bail!(
+                "{} was written by a newer onboard (schema {version}); update onboard",
+                path.display()
+            );
+        }
+        if version < SCHEMA_VERSION {
+            self.conn.execute_batch(SCHEMA)?;
+            self.conn
+                .execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+        }
+        self.run_row =
+            self.conn
+                .query_row("SELECT coalesce(max(id), 0) + 1 FROM runs", [], |r| {
+                    r.get(0)
+                })?;
+        Ok(())
+    }
+
+    fn has_schema(&self) -> Result<bool> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'users'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Whether the directory holds any user; an empty one needs no look-ups.
+    pub fn has_users(&self) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?)
+    }
+
+    pub fn commit(&self) -> Result<()> {
+        self.flush()?;
+        self.conn
+            .execute_batch("COMMIT")
+            .context("cannot commit to the directory")?;
+        if self.bulk {
+            // Back to WAL for the next import and its readers. Not needed for this
+            // import's outcome: when a reader holds the file now, the next import
+            // switches instead.
+            let _ = self.conn.execute_batch("PRAGMA journal_mode = WAL");
+        }
+        Ok(())
+    }
+
+    pub fn rollback(&self) {
+        self.pending_licenses.borrow_mut().rows.clear();
+        let _ = self.conn.execute_batch("ROLLBACK");
+    }
+}
+
+/// SQLite's rollback journal of the directory at `path`.
+fn journal_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-journal");
+    name.into()
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if matches!(
+        f.code,
+        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+    ))
+}
+
+/// Runs `op` again while SQLite says busy, until `timeout`. SQLite's own busy handler
+/// covers most waits, but not all: two imports that create a new directory at the same
+/// moment, or switch it to WAL, get "busy" at once.
+fn retry_busy<T>(
+    timeout: Duration,
+    mut op: impl FnMut() -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        match op() {
+            Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Turns SQLite's "database is locked" into the message an admin needs.
+fn busy_or(e: rusqlite::Error, path: &Path, timeout: Duration) -> anyhow::Error {
+    if is_busy(&e) {
+        return anyhow::anyhow!(
+            "directory busy: another import holds {} and did not finish within {}s (--lock-timeout)",
+            path.display(),
+            timeout.as_secs()
+        );
+    }
+    anyhow::Error::new(e).context(format!("cannot use directory {}", path.display()))
+}

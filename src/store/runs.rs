@@ -1,0 +1,86 @@
+//! The import history: one record per committed run, written in the run's transaction.
+
+use anyhow::Result;
+use rusqlite::params;
+
+use crate::store::Directory;
+
+/// One finished import, as recorded in the `runs` table.
+#[derive(Debug, Clone, Default)]
+pub struct RunRecord {
+    pub run_id: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub input_name: String,
+    pub input_sha256: String,
+    pub dry_run: bool,
+    pub rows: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub skipped: u64,
+    pub failed: u64,
+    pub result_file: String,
+    pub staged_file: String,
+}
+
+impl Directory {
+    /// Writes the run record; part of the import's transaction.
+    pub fn record_run(&self, run: &RunRecord) -> Result<()> {
+        self.flush()?;
+        self.conn.execute(
+            "INSERT INTO runs (id, run_id, started_at, finished_at, input_name, input_sha256, \
+             dry_run, rows, created, updated, unchanged, skipped, failed, result_file, staged_file) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            params![
+                self.run_row,
+                run.run_id,
+                run.started_at,
+                run.finished_at,
+                run.input_name,
+                run.input_sha256,
+                run.dry_run,
+                run.rows as i64,
+                run.created as i64,
+                run.updated as i64,
+                run.unchanged as i64,
+                run.skipped as i64,
+                run.failed as i64,
+                run.result_file,
+                run.staged_file,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The most recent runs, newest first.
+    pub fn runs(&self, limit: usize) -> Result<Vec<RunRecord>> {
+        if !self.has_schema()? {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT run_id, started_at, finished_at, input_name, input_sha256, dry_run, rows, \
+             created, updated, unchanged, skipped, failed, result_file, staged_file \
+             FROM runs ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok(RunRecord {
+                run_id: r.get(0)?,
+                started_at: r.get(1)?,
+                finished_at: r.get(2)?,
+                input_name: r.get(3)?,
+                input_sha256: r.get(4)?,
+                dry_run: r.get(5)?,
+                rows: r.get::<_, i64>(6)? as u64,
+                created: r.get::<_, i64>(7)? as u64,
+                updated: r.get::<_, i64>(8)? as u64,
+                unchanged: r.get::<_, i64>(9)? as u64,
+                skipped: r.get::<_, i64>(10)? as u64,
+                failed: r.get::<_, i64>(11)? as u64,
+                result_file: r.get(12)?,
+                staged_file: r.get(13)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}

@@ -1,0 +1,83 @@
+//! The directory's schema: its tables, the version this program writes, and the page
+//! size of a new file. The profile columns of `users` are [`crate::row::PROFILE`]'s.
+
+/// The tables, created in the transaction that first writes a directory.
+pub const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY,
+    user_name TEXT NOT NULL,
+    user_key TEXT NOT NULL,             -- lower-cased User Name: names are case-insensitive
+    display_name TEXT NOT NULL,
+    first_name TEXT, last_name TEXT, job_title TEXT, department TEXT,
+    office_number TEXT, office_phone TEXT, mobile_phone TEXT, fax TEXT,
+    alternate_email TEXT, address TEXT, city TEXT, state TEXT, postal_code TEXT,
+    country TEXT, employee_id TEXT,
+    usage_location TEXT,
+    block_sign_in INTEGER NOT NULL DEFAULT 0,
+    force_password_change INTEGER NOT NULL DEFAULT 1,
+    created_run INTEGER NOT NULL,
+    updated_run INTEGER
+);
+CREATE UNIQUE INDEX IF NOT EXISTS users_by_key ON users(user_key);
+CREATE TABLE IF NOT EXISTS user_licenses (
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    sku TEXT NOT NULL,
+    PRIMARY KEY (user_id, sku)
+) WITHOUT ROWID;
+-- Seats in use per SKU: kept by every import in the same transaction as the licences, so
+-- it always equals the count of user_licenses rows and reading it costs nothing.
+CREATE TABLE IF NOT EXISTS seat_counts (
+    sku TEXT PRIMARY KEY,
+    assigned INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS user_disabled_apps (
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    sku TEXT NOT NULL,
+    app TEXT NOT NULL,
+    PRIMARY KEY (user_id, sku, app)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS user_roles (
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    role TEXT NOT NULL,
+    PRIMARY KEY (user_id, role)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL UNIQUE,
+    started_at TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    input_name TEXT NOT NULL,
+    input_sha256 TEXT NOT NULL,
+    dry_run INTEGER NOT NULL,
+    rows INTEGER NOT NULL,
+    created INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    unchanged INTEGER NOT NULL,
+    skipped INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    result_file TEXT NOT NULL,
+    staged_file TEXT NOT NULL           -- where the result file sat until renamed into place
+);
+"#;
+
+/// The schema this program writes; stored in `PRAGMA user_version`.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Page size of a directory file this program creates; an existing file keeps its own.
+/// Bigger pages than SQLite's 4 KiB: fewer pages to write, balance and index.
+pub const NEW_PAGE_SIZE: u32 = 8192;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_profile_field_has_its_column() {
+        for (field, column) in crate::row::PROFILE {
+            assert!(
+                SCHEMA.contains(&format!(" {column} TEXT")),
+                "{field:?}: no column {column} in the schema"
+            );
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! The directory's users: looking them up, creating and updating them with their
+//! licences, disabled apps and roles, the seat counters, and listing them.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use anyhow::{Context, Result};
+use rusqlite::{params, OptionalExtension};
+use smallvec::SmallVec;
+
+use crate::row::{PROFILE, PROFILE_LEN};
+use crate::store::Directory;
+
+/// The profile columns, comma-separated, in [`PROFILE`]'s order.
+fn profile_columns() -> String {
+    PROFILE.map(|(_, column)| column).join(", ")
+}
+
+/// Creates a user: `?1`–`?6` as named, then the profile from `?7` on.
+static INSERT_USER: LazyLock<String> = LazyLock::new(|| {
+    let values: Vec<String> = (1..=6 + PROFILE_LEN).map(|i| format!("?{i}")).collect();
+    format!(
+        "INSERT INTO users (user_name, user_key, usage_location, block_sign_in, \
+         force_password_change, created_run, {}) VALUES ({})",
+        profile_columns(),
+        values.join(", ")
+    )
+});
+
+/// Updates user `?1`: `?2`–`?4` as named, then the profile from `?5` on.
+static UPDATE_USER: LazyLock<String> = LazyLock::new(|| {
+    let sets: Vec<String> = PROFILE
+        .iter()
+        .enumerate()
+        .map(|(i, (_, column))| format!("{column} = ?{}", 5 + i))
+        .collect();
+    format!(
+        "UPDATE users SET usage_location = ?2, block_sign_in = ?3, updated_run = ?4, {} \
+         WHERE id = ?1",
+        sets.join(", ")
+    )
+});
+
+/// The user whose lower-cased name is `?1`, as [`stored_user`] reads it.
+static FIND_USER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT id, user_name, usage_location, block_sign_in, {} FROM users WHERE user_key = ?1",
+        profile_columns()
+    )
+});
+
+/// A user as the directory holds it.
+#[derive(Debug, Clone, Default)]
+pub struct StoredUser {
+    pub id: i64,
+    pub user_name: String,
+    /// Values of [`crate::row::PROFILE`], in its order; "" for none.
+    pub profile: Vec<String>,
+    pub usage_location: Option<String>,
+    pub block_sign_in: bool,
+    pub licenses: Vec<String>,
+    pub disabled_apps: Vec<(String, String)>,
+    pub roles: Vec<String>,
+}
+
+/// What to write for one user: used for both creating and updating.
+pub struct UserWrite<'a> {
+    pub user_name: &'a str,
+    /// The lower-cased User Name.
+    pub key: &'a str,
+    pub profile: [&'a str; PROFILE_LEN],
+    pub usage_location: Option<&'a str>,
+    pub block_sign_in: bool,
+    pub force_password_change: bool,
+    pub licenses: SmallVec<[&'a str; 4]>,
+    pub disabled_apps: SmallVec<[(&'a str, &'a str); 2]>,
+    pub roles: &'a [&'static str],
+}
+
+/// Licence rows written together in one `INSERT` (two parameters each).
+const LICENSE_CHUNK: usize = 64;
+
+/// Licence rows kept back to be written many in one statement.
+#[derive(Default)]
+pub(crate) struct PendingLicenses {
+    skus: Vec<String>,
+    pub(super) rows: Vec<(i64, u16)>,
+}
+
+impl Directory {
+    /// Seats in use per SKU.
+    pub fn assigned_seats(&self) -> Result<HashMap<String, u64>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT sku, assigned FROM seat_counts WHERE assigned > 0")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The user whose lower-cased name is `key`, with licences and roles.
+    pub fn find(&self, key: &str, full: bool) -> Result<Option<StoredUser>> {
+        let mut stmt = self.conn.prepare_cached(&FIND_USER)?;
+        let user = stmt.query_row([key], stored_user).optional()?;
+        let Some(mut user) = user else {
+            return Ok(None);
+        };
+        if full {
+            self.load_grants(&mut user)?;
+        }
+        Ok(Some(user))
+    }
+
+    fn load_grants(&self, user: &mut StoredUser) -> Result<()> {
+        self.flush()?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT sku FROM user_licenses WHERE user_id = ?1 ORDER BY sku")?;
+        user.licenses = stmt
+            .query_map([user.id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT sku, app FROM user_disabled_apps WHERE user_id = ?1 ORDER BY sku, app",
+        )?;
+        user.disabled_apps = stmt
+            .query_map([user.id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT role FROM user_roles WHERE user_id = ?1 ORDER BY role")?;
+        user.roles = stmt
+            .query_map([user.id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(())
+    }
+
+    /// For an import into an empty directory: drops the user-name index, so a million
+    /// inserts do not each update it at a random place; [`Directory::build_indexes`]
+    /// builds it again in one sorted pass before the commit. Duplicates cannot slip in:
+    /// the planner has rejected every name seen twice, and the unique index would refuse
+    /// the commit if one did.
+    pub fn defer_indexes(&self) -> Result<()> {
+        self.conn
+            .execute_batch("DROP INDEX IF EXISTS users_by_key")?;
+        Ok(())
+    }
+
+    /// Rebuilds what [`Directory::defer_indexes`] dropped (a no-op when nothing was).
+    pub fn build_indexes(&self) -> Result<()> {
+        self.flush()?;
+        self.conn
+            .execute_batch("CREATE UNIQUE INDEX IF NOT EXISTS users_by_key ON users(user_key)")
+            .context("cannot index the directory's users")
+    }
+
+    /// Creates a user inside the import's transaction.
+    pub fn insert(&self, u: &UserWrite) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(&INSERT_USER)?;
+        stmt.raw_bind_parameter(1, u.user_name)?;
+        stmt.raw_bind_parameter(2, u.key)?;
+        stmt.raw_bind_parameter(3, u.usage_location)?;
+        stmt.raw_bind_parameter(4, u.block_sign_in)?;
+        stmt.raw_bind_parameter(5, u.force_password_change)?;
+        stmt.raw_bind_parameter(6, self.run_row)?;
+        for (i, v) in u.profile.iter().enumerate() {
+            stmt.raw_bind_parameter(7 + i, (!v.is_empty()).then_some(*v))?;
+        }
+        stmt.raw_execute()?;
+        let id = self.conn.last_insert_rowid();
+        self.add_grants(id, u)
+    }
+
+    /// Overwrites the profile of user `id` and adds grants it does not have yet.
+    pub fn update(&self, id: i64, u: &UserWrite) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(&UPDATE_USER)?;
+        stmt.raw_bind_parameter(1, id)?;
+        stmt.raw_bind_parameter(2, u.usage_location)?;
+        stmt.raw_bind_parameter(3, u.block_sign_in)?;
+        stmt.raw_bind_parameter(4, self.run_row)?;
+        for (i, v) in u.profile.iter().enumerate() {
+            stmt.raw_bind_parameter(5 + i, (!v.is_empty()).then_some(*v))?;
+        }
+        stmt.raw_execute()?;
+        self.add_grants(id, u)
+    }
+
+    /// Adds `granted[i]` seats in use to licence `skus[i]`.
+    pub fn add_seats(&self, skus: &[&str], granted: &[u64]) -> Result<()> {
+        self.flush()?;
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO seat_counts (sku, assigned) VALUES (?1, ?2) \
+             ON CONFLICT (sku) DO UPDATE SET assigned = assigned + excluded.assigned",
+        )?;
+        for (sku, &n) in skus.iter().zip(granted) {
+            if n > 0 {
+                stmt.execute(params![sku, n as i64])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn add_grants(&self, id: i64, u: &UserWrite) -> Result<()> {
+        if !u.licenses.is_empty() {
+            let mut pending = self.pending_licenses.borrow_mut();
+            for sku in &u.licenses {
+                let i = match pending.skus.iter().position(|s| s == sku) {
+                    Some(i) => i,
+                    None => {
+                        pending.skus.push(sku.to_string());
+                        pending.skus.len() - 1
+                    }
+                };
+                pending.rows.push((id, i as u16));
+            }
+            if pending.rows.len() >= LICENSE_CHUNK {
+                drop(pending);
+                self.flush()?;
+            }
+        }
+        if !u.disabled_apps.is_empty() {
+            let mut stmt = self.conn.prepare_cached(
+                "INSERT OR IGNORE INTO user_disabled_apps (user_id, sku, app) VALUES (?1, ?2, ?3)",
+            )?;
+            for (sku, app) in &u.disabled_apps {
+                stmt.execute(params![id, sku, app])?;
+            }
+        }
+        if !u.roles.is_empty() {
+            let mut stmt = self.conn.prepare_cached(
+                "INSERT OR IGNORE INTO user_roles (user_id, role) VALUES (?1, ?2)",
+            )?;
+            for role in u.roles {
+                stmt.execute(params![id, role])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the licence rows that [`Directory::insert`] and [`Directory::update`] keep
+    /// back to write many in one statement. Everything that reads or ends the transaction
+    /// calls it first; a writer can call it to see a write's error at once.
+    pub fn flush(&self) -> Result<()> {
+        let mut pending = self.pending_licenses.borrow_mut();
+        let PendingLicenses { skus, rows } = &mut *pending;
+        let mut chunks = rows.chunks_exact(LICENSE_CHUNK);
+        if chunks.len() > 0 {
+            static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+                format!(
+                    "INSERT INTO user_licenses (user_id, sku) VALUES {}",
+                    vec!["(?, ?)"; LICENSE_CHUNK].join(", ")
+                )
+            });
+            let mut stmt = self.conn.prepare_cached(&SQL)?;
+            for chunk in &mut chunks {
+                for (i, &(id, sku)) in chunk.iter().enumerate() {
+                    stmt.raw_bind_parameter(2 * i + 1, id)?;
+                    stmt.raw_bind_parameter(2 * i + 2, skus[sku as usize].as_str())?;
+                }
+                stmt.raw_execute()?;
+            }
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut stmt = self
+                .conn
+                .prepare_cached("INSERT INTO user_licenses (user_id, sku) VALUES (?1, ?2)")?;
+            for &(id, sku) in rest {
+                stmt.execute(params![id, skus[sku as usize]])?;
+            }
+        }
+        rows.clear();
+        Ok(())
+    }
+
+    /// Every user, ordered by name, with grants; for `onboard users`.
+    pub fn for_each_user(&self, mut f: impl FnMut(&StoredUser) -> Result<()>) -> Result<()> {
+        if !self.has_schema()? {
+            return Ok(());
+        }
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT id, user_name, usage_location, block_sign_in, {} FROM users ORDER BY user_key",
+            profile_columns()
+        ))?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let mut user = stored_user(r)?;
+            self.load_grants(&mut user)?;
+            f(&user)?;
+        }
+        Ok(())
+    }
+}
+
+/// A user from a row of `id, user_name, usage_location, block_sign_in, <profile columns>`.
+fn stored_user(r: &rusqlite::Row) -> rusqlite::Result<StoredUser> {
+    let mut profile = Vec::with_capacity(PROFILE_LEN);
+    for i in 0..PROFILE_LEN {
+        profile.push(r.get::<_, Option<String>>(4 + i)?.unwrap_or_default());
+    }
+    Ok(StoredUser {
+        id: r.get(0)?,
+        user_name: r.get(1)?,
+        usage_location: r.get(2)?,
+        block_sign_in: r.get(3)?,
+        profile,
+        ..StoredUser::default()
+    })
+}

@@ -1,0 +1,5 @@
+//! Writing: the result file (staged, synced, renamed into place after the commit) and the
+//! run summary.
+
+pub mod result;
+pub mod summary;
