@@ -261,9 +261,12 @@ pub enum TableFormat {
 
 #[derive(Debug, Args)]
 pub struct UsersArgs {
-    /// Write to FILE instead of stdout.
+    /// Write to FILE instead of stdout (mode 0600: it holds personal data).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Overwrite an existing FILE.
+    #[arg(long, requires = "output")]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -288,6 +291,9 @@ pub struct ManArgs {
     /// Write to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Overwrite an existing FILE.
+    #[arg(long, requires = "output")]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -11,4 +11,5 @@ mod import;
 mod inputs;
 mod properties;
 mod scheduler;
+mod security;
 mod sheets;

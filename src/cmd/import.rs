@@ -13,6 +13,7 @@ use crate::progress::Progress;
 use crate::read::mapping::Mapping;
 use crate::read::ReadOptions;
 use crate::tenant::Tenant;
+use crate::write::file::{Kept, Target};
 use crate::write::result::Destination;
 
 pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
@@ -40,6 +41,13 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
         format!("committing to {}", global.directory.display())
     };
     let progress = Progress::new(global.quiet, args.progress, &args.input, saving);
+    let job_summary = args.summary.as_ref().map(|path| Target {
+        path: path.clone(),
+        what: "summary",
+        option: "--summary",
+        force: args.force,
+        private: true,
+    });
     let job = ImportJob {
         input: args.input.clone(),
         tenant,
@@ -48,6 +56,16 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
             path: output,
             force: args.force,
         },
+        summary: job_summary.clone(),
+        kept: [Some(Kept::new(&global.tenant, "the tenant file"))]
+            .into_iter()
+            .chain(
+                args.columns
+                    .as_deref()
+                    .map(|c| Some(Kept::new(c, "the columns file"))),
+            )
+            .flatten()
+            .collect(),
         dry_run: args.dry_run,
         on_existing: args.on_existing,
         on_shortage: args.on_shortage,
@@ -60,8 +78,12 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
     };
     let (summary, end) = import::run(job)?;
     progress.done();
-    if let Some(path) = &args.summary {
-        summary.write_json(path)?;
+    if let Some(target) = &job_summary {
+        // Checked before the run, so this fails only on a full disk or the like; the run
+        // has committed, so its exit code stands.
+        if let Err(e) = summary.write_json(target) {
+            tracing::error!("{e:#}");
+        }
     }
     if !global.quiet {
         let mut err = std::io::stderr().lock();

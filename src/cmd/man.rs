@@ -7,18 +7,29 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::CommandFactory;
 use clap_mangen::roff::{bold, roman, Roff};
 use clap_mangen::Man;
 
 use crate::cli::{Cli, ManArgs};
+use crate::write::file::{self, Target};
 
 pub fn run(args: ManArgs) -> Result<u8> {
     let page = render()?;
     match &args.output {
-        Some(path) => std::fs::write(path, &page)
-            .with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => {
+            // A manual page is for everyone to read: 0644.
+            let target = Target {
+                path: path.clone(),
+                what: "manual page",
+                option: "-o",
+                force: args.force,
+                private: false,
+            };
+            file::check(&[&target], &[])?;
+            file::write(&target, |out| Ok(out.write_all(&page)?))?;
+        }
         None => super::ignore_broken_pipe(
             std::io::stdout()
                 .lock()

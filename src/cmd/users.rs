@@ -4,20 +4,29 @@
 use std::io::Write;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::cli::{GlobalArgs, UsersArgs};
 use crate::row::{Field, PROFILE_FIELDS};
 use crate::store::{Access, Directory};
+use crate::write::file::{self, Kept, Target};
 use crate::write::result::defuse;
 
 pub fn run(global: &GlobalArgs, args: UsersArgs) -> Result<u8> {
     let dir = Directory::open(&global.directory, Access::Read, Duration::from_secs(10))?;
     match &args.output {
         Some(path) => {
-            let file = std::fs::File::create(path)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            write(std::io::BufWriter::new(file), dir.as_ref())?;
+            let target = Target {
+                path: path.clone(),
+                what: "output file",
+                option: "-o",
+                force: args.force,
+                private: true,
+            };
+            let mut kept = Kept::directory(&global.directory);
+            kept.push(Kept::new(&global.tenant, "the tenant file"));
+            file::check(&[&target], &kept)?;
+            file::write(&target, |out| write(out, dir.as_ref()))?;
         }
         None => super::ignore_broken_pipe(write(std::io::stdout().lock(), dir.as_ref()))?,
     }

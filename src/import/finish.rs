@@ -10,9 +10,9 @@ use anyhow::{Context, Result};
 use tracing::{debug, info, warn};
 
 use crate::import::{ImportEnd, Run};
-use crate::row::Status;
+use crate::row::{printable, Status};
 use crate::store::{Directory, RunRecord};
-use crate::write::result::{Destination, ResultWriter};
+use crate::write::result::{Destination, Fingerprint, ResultWriter};
 use crate::write::summary::{now_rfc3339, SeatChange, Summary, Tally};
 
 impl Run<'_> {
@@ -73,6 +73,8 @@ impl Run<'_> {
                         failed: tally.failed(),
                         result_file: absolute(&job.destination.path),
                         staged_file: staged_path.display().to_string(),
+                        staged_sha256: staged.fingerprint.sha256.clone(),
+                        staged_size: staged.fingerprint.size,
                     })?;
                     let t = Instant::now();
                     d.commit()?;
@@ -86,7 +88,17 @@ impl Run<'_> {
                 }
                 (None, _) => committed = false,
             }
-            result_file = Some(staged.publish()?.display().to_string());
+            let published = staged.publish()?;
+            if committed && published != staged_path {
+                if let Some(d) = directory {
+                    // In place: a later run has nothing to recover. Should this fail, the
+                    // next run finds the staged file gone and forgets it then.
+                    if let Err(e) = d.no_wait().and_then(|()| d.forget_staged(d.run_row())) {
+                        debug!(error = %e, "staged path not forgotten");
+                    }
+                }
+            }
+            result_file = Some(published.display().to_string());
         }
 
         let seconds = self.started.elapsed().as_secs_f64();
@@ -156,29 +168,54 @@ fn pause_point(point: &str) {
 }
 
 /// Finds result files that a committed run staged but never renamed (it was stopped
-/// between commit and rename): renames them into place, or names them. Also names staged
-/// files of runs that never committed: they hold no password of any user.
+/// between commit and rename) and renames them into place, but only the very file that
+/// run wrote (its SHA-256 and size, recorded at the commit): anything else at that path
+/// is left alone, with a warning. A path is forgotten once its file is in place or gone.
+/// Also names staged files of runs that never committed: they hold no password of any
+/// user in the directory.
 pub(super) fn recover_staged_results(d: &Directory, destination: &Destination) -> Result<()> {
-    let runs = d.runs(100)?;
+    let runs = d.staged_runs()?;
     for run in &runs {
         let staged = Path::new(&run.staged_file);
-        if run.staged_file.is_empty() || !staged.exists() {
+        let result = Path::new(&run.result_file);
+        let shown_staged = printable(&staged.display().to_string());
+        if staged.symlink_metadata().is_err() {
+            d.forget_staged(run.id)?;
             continue;
         }
-        let result = Path::new(&run.result_file);
-        if !result.exists() {
+        if same_file(staged, result) {
+            // Stopped between the link into place and the removal of the staged name.
+            std::fs::remove_file(staged)
+                .with_context(|| format!("cannot remove left-over {}", staged.display()))?;
+            d.forget_staged(run.id)?;
+            continue;
+        }
+        let own = !run.staged_sha256.is_empty()
+            && Fingerprint::of(staged)
+                .is_some_and(|f| f.sha256 == run.staged_sha256 && f.size == run.staged_size);
+        if !own {
+            warn!(
+                run_id = %run.run_id,
+                file = %shown_staged,
+                "a file lies where an earlier import staged its result file, but it is not the file that import wrote; it is left alone (delete it if you do not know it)"
+            );
+            continue;
+        }
+        if result.symlink_metadata().is_err() {
             std::fs::rename(staged, result).with_context(|| {
                 format!("cannot move left-over result file {}", staged.display())
             })?;
+            crate::write::file::sync_folder(result);
+            d.forget_staged(run.id)?;
             warn!(
                 run_id = %run.run_id,
-                file = %result.display(),
+                file = %printable(&result.display().to_string()),
                 "an earlier import was stopped after it committed; its result file (with the passwords of its users) is now in place"
             );
         } else {
             warn!(
                 run_id = %run.run_id,
-                file = %staged.display(),
+                file = %shown_staged,
                 "an earlier import was stopped after it committed; the passwords of its users are in this left-over file"
             );
         }
@@ -186,12 +223,29 @@ pub(super) fn recover_staged_results(d: &Directory, destination: &Destination) -
     for orphan in destination.staged_files()? {
         if !runs.iter().any(|r| Path::new(&r.staged_file) == orphan) {
             warn!(
-                file = %orphan.display(),
+                file = %printable(&orphan.display().to_string()),
                 "left over from an import that was stopped before it committed; it holds no password of any user in the directory and can be deleted"
             );
         }
     }
     Ok(())
+}
+
+/// Whether `a` and `b` are one file (two links to it), neither through a symlink.
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (a.symlink_metadata(), b.symlink_metadata()) {
+            (Ok(a), Ok(b)) => a.file_type().is_file() && a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (a, b);
+        false
+    }
 }
 
 fn absolute(path: &Path) -> String {

@@ -26,6 +26,7 @@ use crate::plan::{OnExisting, OnShortage, Planner, SeatPool};
 use crate::read::{Input, ReadOptions};
 use crate::store::{Access, Directory};
 use crate::tenant::Tenant;
+use crate::write::file::{self, Kept, Target};
 use crate::write::result::{Destination, ResultWriter};
 use crate::write::summary::{now_rfc3339, Summary};
 
@@ -71,6 +72,11 @@ pub struct ImportJob {
     pub tenant: Tenant,
     pub directory: PathBuf,
     pub destination: Destination,
+    /// `--summary`: checked with the result file before anything is done.
+    pub summary: Option<Target>,
+    /// Files besides the input and the directory that no output may replace (the tenant
+    /// and mapping files).
+    pub kept: Vec<Kept>,
     pub dry_run: bool,
     pub on_existing: OnExisting,
     pub on_shortage: OnShortage,
@@ -112,7 +118,12 @@ pub fn run(job: ImportJob) -> Result<(Summary, ImportEnd)> {
     // Every log line of the run carries its id (a field of JSON log lines).
     let span = tracing::info_span!("import", run_id = %run_id);
     let _entered = span.enter();
-    job.destination.check(&job.input)?;
+    let mut targets = vec![job.destination.target()];
+    targets.extend(job.summary.clone());
+    let mut kept = vec![Kept::new(&job.input, "the input file")];
+    kept.extend(Kept::directory(&job.directory));
+    kept.extend(job.kept.iter().cloned());
+    file::check(&targets.iter().collect::<Vec<_>>(), &kept)?;
     let input = Input::open_with(&job.input, &job.read, false)?;
     info!(
         file = %job.input.display(),

@@ -27,10 +27,10 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use rusqlite::{Connection, OpenFlags};
 
-use crate::store::schema::{NEW_PAGE_SIZE, SCHEMA, SCHEMA_VERSION};
+use crate::store::schema::{NEW_PAGE_SIZE, SCHEMA, SCHEMA_VERSION, UPGRADES};
 use crate::store::users::PendingLicenses;
 
-pub use runs::RunRecord;
+pub use runs::{RunRecord, StagedRun};
 pub use users::{StoredUser, UserWrite};
 
 /// An open directory.
@@ -151,6 +151,13 @@ impl Directory {
         }
     }
 
+    /// From now on, gives up at once where another import holds the lock, instead of
+    /// waiting for it: for work after the commit that a later run can do as well.
+    pub fn no_wait(&self) -> Result<()> {
+        self.conn.busy_timeout(Duration::ZERO)?;
+        Ok(())
+    }
+
     fn journal_mode(&self) -> Result<String> {
         let mode: String = self
             .conn
@@ -172,7 +179,17 @@ impl Directory {
             );
         }
         if version < SCHEMA_VERSION {
-            self.conn.execute_batch(SCHEMA)?;
+            if version == 0 {
+                self.conn.execute_batch(SCHEMA)?;
+            } else {
+                for (to, sql) in UPGRADES {
+                    if to > version {
+                        self.conn.execute_batch(sql).with_context(|| {
+                            format!("cannot upgrade {} to schema {to}", path.display())
+                        })?;
+                    }
+                }
+            }
             self.conn
                 .execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
         }

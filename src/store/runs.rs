@@ -22,6 +22,22 @@ pub struct RunRecord {
     pub failed: u64,
     pub result_file: String,
     pub staged_file: String,
+    /// SHA-256 (hex) and size of the staged file when the run committed.
+    pub staged_sha256: String,
+    pub staged_size: u64,
+}
+
+/// A run whose staged result file may still wait to be put in place.
+#[derive(Debug, Clone)]
+pub struct StagedRun {
+    /// The run's row in `runs`.
+    pub id: i64,
+    pub run_id: String,
+    pub result_file: String,
+    pub staged_file: String,
+    /// Empty for runs recorded before the fingerprint was: such a file is never renamed.
+    pub staged_sha256: String,
+    pub staged_size: u64,
 }
 
 impl Directory {
@@ -30,8 +46,9 @@ impl Directory {
         self.flush()?;
         self.conn.execute(
             "INSERT INTO runs (id, run_id, started_at, finished_at, input_name, input_sha256, \
-             dry_run, rows, created, updated, unchanged, skipped, failed, result_file, staged_file) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+             dry_run, rows, created, updated, unchanged, skipped, failed, result_file, staged_file, \
+             staged_sha256, staged_size) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
             params![
                 self.run_row,
                 run.run_id,
@@ -48,8 +65,41 @@ impl Directory {
                 run.failed as i64,
                 run.result_file,
                 run.staged_file,
+                run.staged_sha256,
+                run.staged_size as i64,
             ],
         )?;
+        Ok(())
+    }
+
+    /// This import's row in `runs`, known before its record is written.
+    pub fn run_row(&self) -> i64 {
+        self.run_row
+    }
+
+    /// The runs whose staged result file has not been put in place or given up yet.
+    pub fn staged_runs(&self) -> Result<Vec<StagedRun>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, run_id, result_file, staged_file, staged_sha256, staged_size \
+             FROM runs WHERE staged_file != '' ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(StagedRun {
+                id: r.get(0)?,
+                run_id: r.get(1)?,
+                result_file: r.get(2)?,
+                staged_file: r.get(3)?,
+                staged_sha256: r.get(4)?,
+                staged_size: r.get::<_, i64>(5)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Forgets where run `id` staged its result file: it is in place, or gone.
+    pub fn forget_staged(&self, id: i64) -> Result<()> {
+        self.conn
+            .execute("UPDATE runs SET staged_file = '' WHERE id = ?1", [id])?;
         Ok(())
     }
 
@@ -79,6 +129,7 @@ impl Directory {
                 failed: r.get::<_, i64>(11)? as u64,
                 result_file: r.get(12)?,
                 staged_file: r.get(13)?,
+                ..RunRecord::default()
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -56,12 +56,22 @@ CREATE TABLE IF NOT EXISTS runs (
     skipped INTEGER NOT NULL,
     failed INTEGER NOT NULL,
     result_file TEXT NOT NULL,
-    staged_file TEXT NOT NULL           -- where the result file sat until renamed into place
+    staged_file TEXT NOT NULL,          -- where the result file sat until renamed into place
+    staged_sha256 TEXT NOT NULL DEFAULT '', -- and what it held: only that file is renamed later
+    staged_size INTEGER NOT NULL DEFAULT 0
 );
 "#;
 
 /// The schema this program writes; stored in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// What brings a directory of schema `N - 1` to schema `N`, for each `N` after 1; run in
+/// the transaction that first writes an older directory. A new file gets [`SCHEMA`].
+pub const UPGRADES: [(i64, &str); 1] = [(
+    2,
+    "ALTER TABLE runs ADD COLUMN staged_sha256 TEXT NOT NULL DEFAULT ''; \
+     ALTER TABLE runs ADD COLUMN staged_size INTEGER NOT NULL DEFAULT 0;",
+)];
 
 /// Page size of a directory file this program creates; an existing file keeps its own.
 /// Bigger pages than SQLite's 4 KiB: fewer pages to write, balance and index.

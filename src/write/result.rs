@@ -8,12 +8,16 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use tempfile::NamedTempFile;
 
+use sha2::{Digest as _, Sha256};
+use tracing::warn;
+
 use crate::plan::PlannedRow;
-use crate::row::{Columns, Field};
+use crate::row::{printable, Columns, Field};
 use crate::tenant::Tenant;
+use crate::write::file::{self, Target};
 
 /// The result file's columns, in order.
 pub const RESULT_HEADER: [&str; 8] = [
@@ -43,37 +47,20 @@ pub struct Destination {
 }
 
 impl Destination {
-    /// Checks before any work is done that the file may be written.
-    pub fn check(&self, input: &Path) -> Result<()> {
-        let shown = self.path.display();
-        if let (Ok(a), Ok(b)) = (self.path.canonicalize(), input.canonicalize()) {
-            if a == b {
-                bail!("result file {shown} is the input file; choose another name with -o");
-            }
+    /// The result file as one of the run's outputs, for [`file::check`].
+    pub fn target(&self) -> Target {
+        Target {
+            path: self.path.clone(),
+            what: "result file",
+            option: "-o",
+            force: self.force,
+            private: true,
         }
-        if self.path.is_dir() {
-            bail!("result file {shown} is a folder");
-        }
-        if self.path.exists() && !self.force {
-            bail!("result file {shown} already exists; use --force to overwrite it or -o to choose another name");
-        }
-        if !self.folder().is_dir() {
-            let given = self.path.parent().unwrap_or(Path::new("."));
-            bail!(
-                "cannot write result file {shown}: folder {} does not exist",
-                given.display()
-            );
-        }
-        Ok(())
     }
 
     /// The destination's folder, absolute, so recorded paths work from any folder.
     fn folder(&self) -> PathBuf {
-        let folder = match self.path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        std::path::absolute(&folder).unwrap_or(folder)
+        file::folder(&self.path)
     }
 
     /// Staged files of this destination left in its folder by earlier runs.
@@ -104,9 +91,63 @@ impl Destination {
     }
 }
 
+/// SHA-256 and size of the bytes written through it.
+struct Hashing<W> {
+    inner: W,
+    sha: Sha256,
+    len: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.sha.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// What a staged file held when it was written: a later run renames only that file
+/// into place (see `import::finish`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// SHA-256 in hex.
+    pub sha256: String,
+    pub size: u64,
+}
+
+impl Fingerprint {
+    /// The fingerprint of the regular file at `path` (not through a link), or `None`.
+    pub fn of(path: &Path) -> Option<Fingerprint> {
+        let meta = std::fs::symlink_metadata(path).ok()?;
+        if !meta.file_type().is_file() {
+            return None;
+        }
+        let mut file = File::open(path).ok()?;
+        let mut out = Hashing {
+            inner: std::io::sink(),
+            sha: Sha256::new(),
+            len: 0,
+        };
+        std::io::copy(&mut file, &mut out).ok()?;
+        Some(Fingerprint {
+            sha256: hex(&out.sha.finalize()),
+            size: out.len,
+        })
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A result file being written.
 pub struct ResultWriter {
-    writer: csv::Writer<BufWriter<File>>,
+    writer: csv::Writer<BufWriter<Hashing<File>>>,
     scratch: Scratch,
     staged: tempfile::TempPath,
     destination: Destination,
@@ -124,6 +165,7 @@ struct Scratch {
 pub struct StagedResult {
     staged: tempfile::TempPath,
     destination: Destination,
+    pub fingerprint: Fingerprint,
 }
 
 impl ResultWriter {
@@ -140,6 +182,11 @@ impl ResultWriter {
                 )
             })?;
         let (file, staged) = NamedTempFile::into_parts(tmp);
+        let file = Hashing {
+            inner: file,
+            sha: Sha256::new(),
+            len: 0,
+        };
         let mut out = BufWriter::with_capacity(256 << 10, file);
         if bom {
             out.write_all("\u{feff}".as_bytes())?;
@@ -215,22 +262,28 @@ impl ResultWriter {
             .into_inner()
             .map_err(|e| e.into_error())
             .context("cannot write the result file")?;
-        let file = out
+        let hashing = out
             .into_inner()
             .map_err(|e| e.into_error())
             .context("cannot write the result file")?;
+        let fingerprint = Fingerprint {
+            sha256: hex(&hashing.sha.finalize()),
+            size: hashing.len,
+        };
+        let file = hashing.inner;
         if sync {
             file.sync_all().context("cannot sync the result file")?;
         }
         Ok(StagedResult {
             staged: self.staged,
             destination: self.destination,
+            fingerprint,
         })
     }
 }
 
 /// Writes one result row; cells are defused here.
-fn write_cells(writer: &mut csv::Writer<BufWriter<File>>, cells: [&str; 8]) -> Result<()> {
+fn write_cells(writer: &mut csv::Writer<BufWriter<Hashing<File>>>, cells: [&str; 8]) -> Result<()> {
     for c in cells {
         writer
             .write_field(defuse(c).as_bytes())
@@ -247,27 +300,41 @@ impl StagedResult {
     }
 
     /// Renames the staged file into place (never over an existing file unless forced).
+    /// A file that took the name after the checks at the start (without `--force`) is
+    /// left alone: the result then stays at the staged path, which is returned, and a
+    /// warning says where.
     pub fn publish(self) -> Result<PathBuf> {
         let dest = self.destination.path.clone();
         let kept = self
             .staged
             .keep()
             .context("cannot keep the staged result file")?;
-        if self.destination.force {
+        let moved = if self.destination.force {
             std::fs::rename(&kept, &dest)
         } else {
             // A hard link fails if the name was taken meanwhile; then drop the staged name.
             std::fs::hard_link(&kept, &dest).and_then(|()| std::fs::remove_file(&kept))
+        };
+        match moved {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                warn!(
+                    file = %printable(&dest.display().to_string()),
+                    kept = %printable(&kept.display().to_string()),
+                    "the result file's name was taken while the run worked; the result file (with the passwords) stays at the kept path"
+                );
+                return Ok(kept);
+            }
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "cannot move the result file into place; it is at {}",
+                        kept.display()
+                    )
+                })
+            }
         }
-        .with_context(|| {
-            format!(
-                "cannot move the result file into place; it is at {}",
-                kept.display()
-            )
-        })?;
-        if let Ok(dir) = File::open(self.destination.folder()) {
-            let _ = dir.sync_all();
-        }
+        file::sync_folder(&dest);
         Ok(dest)
     }
 }

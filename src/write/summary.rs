@@ -4,13 +4,13 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Serialize;
 
 use crate::plan::PlannedRow;
 use crate::row::{Code, Status};
+use crate::write::file::{self, Target};
 
 /// Seats of one licence before and after the run.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -128,18 +128,12 @@ impl Summary {
     }
 
     /// Writes the JSON summary via a temporary file, so a reader never sees half of it.
-    pub fn write_json(&self, path: &Path) -> Result<()> {
-        let folder = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let mut tmp = tempfile::NamedTempFile::new_in(folder)
-            .with_context(|| format!("cannot write summary {}", path.display()))?;
-        serde_json::to_writer_pretty(&mut tmp, self)?;
-        tmp.write_all(b"\n")?;
-        tmp.persist(path)
-            .with_context(|| format!("cannot write summary {}", path.display()))?;
-        Ok(())
+    pub fn write_json(&self, target: &Target) -> Result<()> {
+        file::write(target, |out| {
+            serde_json::to_writer_pretty(&mut *out, self)?;
+            out.write_all(b"\n")?;
+            Ok(())
+        })
     }
 }
 

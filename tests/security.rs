@@ -1,0 +1,274 @@
+//! What onboard writes and refuses to write (docs/security.md), each case through the
+//! binary in a folder of its own: outputs that would replace the input, the directory or
+//! each other, symlinks at an output's name, and files planted where a run staged its
+//! result file.
+
+use std::process::{Command, Stdio};
+
+use crate::workdir::{csv, Workdir};
+
+const USERS: &[&str] = &[
+    "anna@contoso.com,Anna,Smit,Anna Smit,,SPE_E3,,,,,E1,",
+    "bob@contoso.com,Bob,,Bob Jansen,DE,EMS,,,,,E2,",
+];
+
+/// Runs onboard and returns (exit code, stderr).
+fn run(wd: &Workdir, args: &[&str]) -> (i32, String) {
+    let out = wd.onboard(args).output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stderr).trim().to_string(),
+    )
+}
+
+#[test]
+fn the_summary_never_replaces_the_result_the_directory_or_the_input() {
+    let wd = Workdir::new();
+    wd.write("users.csv", &csv(USERS));
+    // Into the result file: refused before anything is done.
+    let (code, err) = run(
+        &wd,
+        &["import", "users.csv", "-o", "r.csv", "--summary", "r.csv"],
+    );
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        "onboard: error: summary r.csv is also the result file; choose another name with --summary"
+    );
+    assert!(
+        !wd.exists("r.csv") && !wd.exists("onboard.db"),
+        "nothing written"
+    );
+
+    // A directory with users: the summary may not replace it, nor the input.
+    assert_eq!(wd.import("users.csv", "first.csv", &[]), 0);
+    let db = wd.read_bytes("onboard.db");
+    for (summary, what) in [
+        ("onboard.db", "the directory"),
+        ("users.csv", "the input file"),
+    ] {
+        let (code, err) = run(
+            &wd,
+            &[
+                "import",
+                "users.csv",
+                "-o",
+                "r2.csv",
+                "--force",
+                "--summary",
+                summary,
+            ],
+        );
+        assert_eq!(code, 2, "{summary}");
+        assert_eq!(
+            err,
+            format!(
+                "onboard: error: summary {summary} is {what}; choose another name with --summary"
+            )
+        );
+    }
+    assert_eq!(
+        wd.read_bytes("onboard.db"),
+        db,
+        "the directory is untouched"
+    );
+    assert_eq!(wd.read("users.csv"), csv(USERS));
+    assert!(!wd.exists("r2.csv"));
+    // Nor the directory's side files, whatever --force says.
+    let (code, err) = run(
+        &wd,
+        &["import", "users.csv", "-o", "onboard.db-wal", "--force"],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("is a file of the directory (-wal)"), "{err}");
+}
+
+#[test]
+fn the_result_file_never_replaces_the_directory_or_the_tenant_file() {
+    let wd = Workdir::new();
+    wd.write("users.csv", &csv(USERS));
+    assert_eq!(wd.import("users.csv", "first.csv", &[]), 0);
+    let db = wd.read_bytes("onboard.db");
+    let tenant = wd.read("tenant.toml");
+    let (code, err) = run(&wd, &["import", "users.csv", "-o", "onboard.db", "--force"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        "onboard: error: result file onboard.db is the directory; choose another name with -o"
+    );
+    let (code, err) = run(
+        &wd,
+        &["import", "users.csv", "-o", "tenant.toml", "--force"],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("is the tenant file"), "{err}");
+    assert_eq!(wd.read_bytes("onboard.db"), db);
+    assert_eq!(wd.read("tenant.toml"), tenant);
+}
+
+#[test]
+fn a_summary_in_a_missing_folder_stops_the_run_before_it_commits() {
+    let wd = Workdir::new();
+    wd.write("users.csv", &csv(USERS));
+    let (code, err) = run(
+        &wd,
+        &[
+            "import",
+            "users.csv",
+            "-o",
+            "r.csv",
+            "--summary",
+            "missing/folder/s.json",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        "onboard: error: cannot write summary missing/folder/s.json: folder missing/folder does not exist"
+    );
+    assert!(!wd.exists("r.csv"));
+    assert_eq!(wd.user_count(), 0, "nothing committed");
+    // An existing summary is replaced only with --force, like the result file.
+    wd.write("s.json", "{}");
+    let (code, err) = run(
+        &wd,
+        &["import", "users.csv", "-o", "r.csv", "--summary", "s.json"],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("summary s.json already exists; use --force"),
+        "{err}"
+    );
+    assert_eq!(wd.read("s.json"), "{}");
+}
+
+#[cfg(unix)]
+#[test]
+fn users_and_man_replace_a_symlink_and_never_write_through_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let wd = Workdir::new();
+    wd.write("users.csv", &csv(USERS));
+    assert_eq!(wd.import("users.csv", "first.csv", &[]), 0);
+    wd.write("victim.txt", "precious");
+    std::os::unix::fs::symlink(wd.path("victim.txt"), wd.path("users-out.csv")).unwrap();
+    let (code, err) = run(&wd, &["users", "-o", "users-out.csv"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("output file users-out.csv already exists; use --force"),
+        "{err}"
+    );
+    assert_eq!(wd.read("victim.txt"), "precious");
+    let (code, _) = run(&wd, &["users", "-o", "users-out.csv", "--force"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        wd.read("victim.txt"),
+        "precious",
+        "not written through the link"
+    );
+    let meta = std::fs::symlink_metadata(wd.path("users-out.csv")).unwrap();
+    assert!(
+        meta.file_type().is_file(),
+        "the link was replaced by the file"
+    );
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600, "personal data");
+    assert!(wd.read("users-out.csv").contains("anna@contoso.com"));
+
+    // A dangling link: root must not create the file where it points.
+    std::os::unix::fs::symlink(wd.path("elsewhere.1"), wd.path("onboard.1")).unwrap();
+    let (code, _) = run(&wd, &["man", "-o", "onboard.1"]);
+    assert_eq!(code, 2, "a dangling link is an existing name");
+    let (code, _) = run(&wd, &["man", "-o", "onboard.1", "--force"]);
+    assert_eq!(code, 0);
+    assert!(!wd.exists("elsewhere.1"));
+    let meta = std::fs::symlink_metadata(wd.path("onboard.1")).unwrap();
+    assert!(meta.file_type().is_file());
+    assert_eq!(
+        meta.permissions().mode() & 0o777,
+        0o644,
+        "a manual page is for all"
+    );
+}
+
+/// Starts an import that stops right after its commit, before its result file is
+/// renamed, and kills it there; returns the staged file's name.
+fn import_killed_after_commit(wd: &Workdir, input: &str, output: &str) -> String {
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("onboard"))
+        .current_dir(wd.dir())
+        .args(["import", input, "-o", output, "-q"])
+        .args(["--tenant", "tenant.toml", "--directory", "onboard.db"])
+        .env("ONBOARD_PAUSE_AT", "committed")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 256];
+    while !seen.contains("paused at committed") {
+        use std::io::Read;
+        let n = stderr.read(&mut buf).unwrap();
+        assert!(n > 0, "onboard ended before pausing: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let staged = wd.query("SELECT staged_file FROM runs ORDER BY id DESC LIMIT 1");
+    let staged = std::path::PathBuf::from(&staged[0][0]);
+    staged.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+#[test]
+fn recovery_renames_only_the_file_its_run_wrote() {
+    let wd = Workdir::new();
+    wd.write("users.csv", &csv(USERS));
+    let staged = import_killed_after_commit(&wd, "users.csv", "out.csv");
+    assert!(
+        wd.read(&staged).contains("anna@contoso.com"),
+        "the passwords are staged"
+    );
+    assert_eq!(wd.user_count(), 2, "committed");
+    // Another local user replaces the staged file with one of their own.
+    std::fs::remove_file(wd.path(&staged)).unwrap();
+    wd.write(&staged, "Line,User Name\n1,forged@contoso.com\n");
+    wd.write(
+        "more.csv",
+        &csv(&["carl@contoso.com,Carl,,Carl de Vries,NL,,,,,,E3,"]),
+    );
+    let (code, err) = run(&wd, &["import", "more.csv", "-o", "more.out.csv"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!wd.exists("out.csv"), "the planted file is not published");
+    assert_eq!(wd.read(&staged), "Line,User Name\n1,forged@contoso.com\n");
+    assert!(
+        err.contains("it is not the file that import wrote; it is left alone"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_path_once_published_is_forgotten() {
+    let wd = Workdir::new();
+    wd.write("users.csv", &csv(USERS));
+    let staged = import_killed_after_commit(&wd, "users.csv", "out.csv");
+    // The next import puts the genuine file in place and forgets its path.
+    wd.write(
+        "more.csv",
+        &csv(&["carl@contoso.com,Carl,,Carl de Vries,NL,,,,,,E3,"]),
+    );
+    assert_eq!(wd.import("more.csv", "more.out.csv", &[]), 0);
+    assert!(wd.read("out.csv").contains("anna@contoso.com"));
+    assert_eq!(
+        wd.query("SELECT count(*) FROM runs WHERE staged_file != ''"),
+        vec![vec!["0".to_string()]],
+        "no run keeps a staged path once its file is in place"
+    );
+    // The reported attack: the result file deleted, a file planted at the old path.
+    std::fs::remove_file(wd.path("out.csv")).unwrap();
+    wd.write(&staged, "planted");
+    wd.write(
+        "third.csv",
+        &csv(&["dirk@contoso.com,Dirk,,Dirk Bos,NL,,,,,,E4,"]),
+    );
+    assert_eq!(wd.import("third.csv", "third.out.csv", &[]), 0);
+    assert!(!wd.exists("out.csv"), "nothing is renamed into place");
+    assert_eq!(wd.read(&staged), "planted");
+}
