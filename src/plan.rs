@@ -10,7 +10,8 @@ use anyhow::Result;
 use smallvec::SmallVec;
 
 use crate::row::{
-    profile_index, CheckedRow, Code, Columns, Digest, Field, Status, PROFILE_FIELDS, PROFILE_LEN,
+    printable, profile_index, CheckedRow, Code, Columns, Digest, Field, Status, PROFILE_FIELDS,
+    PROFILE_LEN,
 };
 use crate::store::{Directory, StoredUser, UserWrite};
 use crate::tenant::Tenant;
@@ -327,12 +328,12 @@ impl<'a> Planner<'a> {
         match existing {
             None => self.plan_create(p),
             Some(user) if self.someone_else(&p.row, &user) => {
-                let stored = &user.profile[EMPLOYEE_ID];
+                let stored = printable(&user.profile[EMPLOYEE_ID]);
                 let msg = format!(
                     "the built User Name {} is the directory's user with Employee ID {stored}, \
                      not {}: a different person. Give this row a typed User Name",
-                    user.user_name,
-                    p.row.cell(self.columns, Field::EmployeeId)
+                    printable(&user.user_name),
+                    printable(p.row.cell(self.columns, Field::EmployeeId))
                 );
                 p.row.error(Code::AlreadyExists, msg);
                 p.status = Some(Status::Failed);
@@ -342,7 +343,7 @@ impl<'a> Planner<'a> {
                 OnExisting::Fail => {
                     p.row.error(
                         Code::AlreadyExists,
-                        format!("{} is already in the directory", user.user_name),
+                        format!("{} is already in the directory", printable(&user.user_name)),
                     );
                     p.status = Some(Status::Failed);
                 }
@@ -368,14 +369,20 @@ impl<'a> Planner<'a> {
         let line = row.line;
         if !row.user_name.is_empty() {
             if let Some(first) = self.users.claim(row.key_digest, line) {
-                let msg = format!("User Name {} is also on line {first}", row.user_name);
+                let msg = format!(
+                    "User Name {} is also on line {first}",
+                    printable(&row.user_name)
+                );
                 row.error(Code::DuplicateInFile, msg);
             }
         }
         if let Some(digest) = row.employee_digest {
             if let Some(first) = self.employee_ids.claim(digest, line) {
                 let employee_id = row.cell(self.columns, Field::EmployeeId);
-                let msg = format!("Employee ID {employee_id} is also on line {first}");
+                let msg = format!(
+                    "Employee ID {} is also on line {first}",
+                    printable(employee_id)
+                );
                 row.error(Code::DuplicateInFile, msg);
             }
         }

@@ -597,6 +597,31 @@ pub fn is_utf8(record: &csv::ByteRecord) -> bool {
     })
 }
 
+/// Whether `s` has a byte that starts a character [`is_hidden_control`] finds or U+FFFD:
+/// a control character (below 0x20, 0x7F, and `C2` for U+0080–U+009F), `E2` (U+2000–
+/// U+2FFF: the zero-width and bidirectional characters) or `EF` (U+FEFF, U+FFFD).
+/// Without one, `s` has neither, and the characters need not be decoded.
+pub fn may_hide_characters(s: &[u8]) -> bool {
+    // Eight bytes at a time: the classic bit tricks for "some byte is below n" and "some
+    // byte is b" on a u64 (exact for n <= 0x80).
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * n as u64) & !x & HIGH;
+    let equal = |x: u64, b: u8| {
+        let y = x ^ (ONES * b as u64);
+        y.wrapping_sub(ONES) & !y & HIGH
+    };
+    let suspicious = |b: u8| b < 0x20 || b == 0x7F || b == 0xC2 || b == 0xE2 || b == 0xEF;
+    let mut words = s.chunks_exact(8);
+    for word in &mut words {
+        let x = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        if below(x, 0x20) | equal(x, 0x7F) | equal(x, 0xC2) | equal(x, 0xE2) | equal(x, 0xEF) != 0 {
+            return true;
+        }
+    }
+    words.remainder().iter().any(|&b| suspicious(b))
+}
+
 /// Control characters, and the invisible formatting characters that let a name look like
 /// another (zero-width and bidirectional overrides).
 pub fn is_hidden_control(c: char) -> bool {
@@ -604,7 +629,28 @@ pub fn is_hidden_control(c: char) -> bool {
         || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
-/// A value for a message with invisible characters made visible and its length capped.
+/// `s` with every hidden character ([`is_hidden_control`]: control characters but tab
+/// and line breaks, and invisible formatting characters) written as `<U+XXXX>`, so that
+/// a value echoed in the result file can neither drive a terminal nor hide what it is.
+/// Borrowed when there is none, which a byte scan tells without decoding.
+pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    if !may_hide_characters(s.as_bytes()) || !s.chars().any(is_hidden_control) {
+        return s.into();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_hidden_control(c) {
+            out.push_str(&format!("<U+{:04X}>", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
+/// A value for a message on the terminal or in a log: every control character (line
+/// breaks too: a value must not forge a line) and invisible character written as
+/// `<U+XXXX>`, its length capped at 80 characters.
 pub fn printable(s: &str) -> String {
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {

@@ -668,7 +668,7 @@ fn nul_bytes_in_a_cell() {
         results,
         format!(
             "{RESULT_HEADER}\
-2,anna@contoso.com,An\0na,failed,,,,invalid_value: Display Name contains the control character U+0000
+2,anna@contoso.com,An<U+0000>na,failed,,,,invalid_value: Display Name contains the control character U+0000
 3,bob@contoso.com,Bob,created,<password>,,,
 "
         )
@@ -1007,8 +1007,9 @@ fn a_formula_in_every_field() {
 
 #[test]
 fn zero_width_and_right_to_left_characters() {
-    // README invalid_value: invisible formatting characters let a name look like
-    // another; in a User Name they are characters outside the allowed set.
+    // docs/rules.md invalid_value: invisible formatting characters let a name look like
+    // another; in a User Name they are characters outside the allowed set. The result
+    // file echoes them as <U+XXXX> (docs/security.md), as the messages do.
     let wd = Workdir::new();
     let results = import(
         &wd,
@@ -1027,11 +1028,11 @@ fn zero_width_and_right_to_left_characters() {
         results,
         format!(
             "{RESULT_HEADER}\
-2,an\u{200B}na@contoso.com,Anna,failed,,,,invalid_username: User Name `an<U+200B>na@contoso.com`: character U+200B is not allowed
-3,bob\u{202E}@contoso.com,Bob,failed,,,,invalid_username: User Name `bob<U+202E>@contoso.com`: character U+202E is not allowed
-4,carl@contoso.com,Car\u{200D}l,failed,,,,invalid_value: Display Name contains the control character U+200D
-5,dirk@contoso.com,\u{202E}gnp.exe,failed,,,,invalid_value: Display Name contains the control character U+202E
-6,eva@contoso.com,Eva \u{2067}Smit\u{2069},failed,,,,invalid_value: Display Name contains the control character U+2067
+2,an<U+200B>na@contoso.com,Anna,failed,,,,invalid_username: User Name `an<U+200B>na@contoso.com`: character U+200B is not allowed
+3,bob<U+202E>@contoso.com,Bob,failed,,,,invalid_username: User Name `bob<U+202E>@contoso.com`: character U+202E is not allowed
+4,carl@contoso.com,Car<U+200D>l,failed,,,,invalid_value: Display Name contains the control character U+200D
+5,dirk@contoso.com,<U+202E>gnp.exe,failed,,,,invalid_value: Display Name contains the control character U+202E
+6,eva@contoso.com,Eva <U+2067>Smit<U+2069>,failed,,,,invalid_value: Display Name contains the control character U+2067
 7,fred@contoso.com,Fred,created,<password>,,,
 "
         )
@@ -1072,7 +1073,7 @@ fn look_alike_domains_and_usernames() {
 
 #[test]
 fn a_1000_character_username() {
-    // The message shows the first 80 characters of the name, the result row all of it.
+    // The messages show the first 80 characters of the name, the result row all of it.
     let wd = Workdir::new();
     let local = "x".repeat(1000);
     let results = import(
@@ -1091,7 +1092,7 @@ fn a_1000_character_username() {
         format!(
             "{RESULT_HEADER}\
 2,{local}@contoso.com,Long,failed,,,,too_long: User Name is 1012 characters; at most 113 are allowed | invalid_username: User Name `{shown}`: the part before `@` is 1000 characters; at most 64 are allowed
-3,{local}@contoso.com,No at sign,failed,,,,too_long: User Name is 1012 characters; at most 113 are allowed | invalid_username: User Name `{shown}`: the part before `@` is 1000 characters; at most 64 are allowed | duplicate_in_file: User Name {local}@contoso.com is also on line 2
+3,{local}@contoso.com,No at sign,failed,,,,too_long: User Name is 1012 characters; at most 113 are allowed | invalid_username: User Name `{shown}`: the part before `@` is 1000 characters; at most 64 are allowed | duplicate_in_file: User Name {shown} is also on line 2
 4,anna@contoso.com,Anna,created,<password>,,,
 "
         )

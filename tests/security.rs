@@ -272,3 +272,33 @@ fn a_path_once_published_is_forgotten() {
     assert!(!wd.exists("out.csv"), "nothing is renamed into place");
     assert_eq!(wd.read(&staged), "planted");
 }
+
+#[test]
+fn a_formula_behind_an_embedded_delimiter_is_neutralised() {
+    let wd = Workdir::new();
+    // A semicolon file whose Display Name holds a comma: a spreadsheet that splits the
+    // result on commas would start a cell at the formula.
+    wd.write(
+        "users.csv",
+        "User Name;Display Name\r\nanna@contoso.com;Jansen,=HYPERLINK(\"http://x\")\r\nbob@contoso.com;Smit, Bob\r\n",
+    );
+    assert_eq!(wd.import("users.csv", "out.csv", &[]), 0);
+    assert_eq!(
+        wd.results("out.csv"),
+        "Line;User Name;Display Name;Status;Password;Licenses;Warnings;Errors\n\
+         2;anna@contoso.com;\"Jansen,'=HYPERLINK(\"\"http://x\"\")\";created;<password>;;;\n\
+         3;bob@contoso.com;Smit, Bob;created;<password>;;;\n"
+    );
+}
+
+#[test]
+fn a_file_name_cannot_forge_a_line_on_the_terminal() {
+    let wd = Workdir::new();
+    wd.write("users.csv", &csv(USERS));
+    // A left-over file of this result file's name, named to look like onboard's output.
+    wd.write(".out.csv.x\nFAKE: all good.partial", "");
+    let (code, err) = run(&wd, &["import", "users.csv", "-o", "out.csv"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.lines().any(|l| l.starts_with("FAKE")), "{err}");
+    assert!(err.contains("x<U+000A>FAKE: all good.partial"), "{err}");
+}

@@ -9,8 +9,8 @@ use validator::ValidateEmail;
 
 use crate::check::{countries, policy, roles};
 use crate::row::{
-    cell_of, is_hidden_control, printable, trim_cell, CheckedRow, Code, Columns, Digest, Field,
-    RawRow, RowError,
+    cell_of, is_hidden_control, may_hide_characters, printable, trim_cell, CheckedRow, Code,
+    Columns, Digest, Field, RawRow, RowError,
 };
 use crate::tenant::Tenant;
 
@@ -526,31 +526,6 @@ fn plain_email(s: &str) -> bool {
                 && b[0] != b'-'
                 && b[b.len() - 1] != b'-'
         })
-}
-
-/// Whether `s` has a byte that starts a character [`is_hidden_control`] finds or U+FFFD:
-/// a control character (below 0x20, 0x7F, and `C2` for U+0080–U+009F), `E2` (U+2000–
-/// U+2FFF: the zero-width and bidirectional characters) or `EF` (U+FEFF, U+FFFD).
-/// Without one, `s` has neither, and the characters need not be decoded.
-fn may_hide_characters(s: &[u8]) -> bool {
-    // Eight bytes at a time: the classic bit tricks for "some byte is below n" and "some
-    // byte is b" on a u64 (exact for n <= 0x80).
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let below = |x: u64, n: u8| x.wrapping_sub(ONES * n as u64) & !x & HIGH;
-    let equal = |x: u64, b: u8| {
-        let y = x ^ (ONES * b as u64);
-        y.wrapping_sub(ONES) & !y & HIGH
-    };
-    let suspicious = |b: u8| b < 0x20 || b == 0x7F || b == 0xC2 || b == 0xE2 || b == 0xEF;
-    let mut words = s.chunks_exact(8);
-    for word in &mut words {
-        let x = u64::from_le_bytes(word.try_into().expect("8 bytes"));
-        if below(x, 0x20) | equal(x, 0x7F) | equal(x, 0xC2) | equal(x, 0xE2) | equal(x, 0xEF) != 0 {
-            return true;
-        }
-    }
-    words.remainder().iter().any(|&b| suspicious(b))
 }
 
 /// `'x'`, or `U+200B` for characters one cannot see.

@@ -219,7 +219,13 @@ impl Input {
             header.version_line,
             header_map,
         )
-        .with_context(|| format!("{}, sheet `{}`: bad header", path.display(), rows.name))?;
+        .with_context(|| {
+            format!(
+                "{}, sheet `{}`: bad header",
+                path.display(),
+                crate::row::printable(&rows.name)
+            )
+        })?;
         let empty: Box<dyn Read + Send> = Box::new(io::empty());
         Ok(Input {
             path: path.to_path_buf(),

@@ -16,7 +16,7 @@ use calamine::{
 };
 use tracing::info;
 
-use crate::row::{Columns, RawRow, Template};
+use crate::row::{printable, Columns, RawRow, Template};
 
 /// File extensions read as workbooks (any case).
 pub const EXTENSIONS: [&str; 5] = ["xlsx", "xlsm", "xlsb", "xls", "ods"];
@@ -91,7 +91,7 @@ impl SheetRows {
         let name = choose_sheet(&workbook, wanted).with_context(|| format!("{shown}"))?;
         let range = workbook
             .worksheet_range(&name)
-            .map_err(|e| anyhow!("cannot read sheet `{name}` of {shown}: {e}"))?;
+            .map_err(|e| anyhow!("cannot read sheet `{}` of {shown}: {e}", printable(&name)))?;
         let (first_row, first_col) = range.start().unwrap_or((0, 0));
         let file_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         let mut rows = SheetRows {
@@ -107,7 +107,7 @@ impl SheetRows {
         let header = rows.read_header().with_context(|| format!("{shown}"))?;
         info!(
             file = %shown,
-            sheet = %rows.name,
+            sheet = %printable(&rows.name),
             rows = rows.range.height(),
             "reading a workbook"
         );
@@ -152,10 +152,10 @@ impl SheetRows {
         if version_line {
             bail!(
                 "sheet `{}` has no header row after its `version:` row",
-                self.name
+                printable(&self.name)
             );
         }
-        bail!("sheet `{}` is empty (no header row)", self.name)
+        bail!("sheet `{}` is empty (no header row)", printable(&self.name))
     }
 
     /// The sheet row number (1-based) of the range's row `i`.
@@ -252,12 +252,13 @@ fn choose_sheet<RS: std::io::Read + std::io::Seek>(
             let names: Vec<String> = sheets
                 .iter()
                 .map(|s| match s.visible {
-                    SheetVisible::Visible => format!("`{}`", s.name),
-                    _ => format!("`{}` (hidden)", s.name),
+                    SheetVisible::Visible => format!("`{}`", printable(&s.name)),
+                    _ => format!("`{}` (hidden)", printable(&s.name)),
                 })
                 .collect();
             bail!(
-                "there is no sheet `{wanted}`; the sheets are {}",
+                "there is no sheet `{}`; the sheets are {}",
+                printable(wanted),
                 names.join(", ")
             )
         }

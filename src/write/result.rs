@@ -15,7 +15,7 @@ use sha2::{Digest as _, Sha256};
 use tracing::warn;
 
 use crate::plan::PlannedRow;
-use crate::row::{printable, Columns, Field};
+use crate::row::{escape_controls, printable, Columns, Field};
 use crate::tenant::Tenant;
 use crate::write::file::{self, Target};
 
@@ -31,12 +31,50 @@ pub const RESULT_HEADER: [&str; 8] = [
     "Errors",
 ];
 
-/// `'` before a cell that starts with `= + - @`, tab or CR, so no formula runs.
+/// `'` before a cell that starts with `= + - @`, tab or CR, so no formula runs; and
+/// before such a character behind an embedded `,` `;` or tab (spaces between allowed),
+/// since a spreadsheet that splits the file on another delimiter than its own starts a
+/// cell there (`Jansen,=HYPERLINK(…)` → `Jansen,'=HYPERLINK(…)`).
 pub fn defuse(cell: &str) -> std::borrow::Cow<'_, str> {
-    match cell.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}").into(),
-        _ => cell.into(),
+    let bytes = cell.as_bytes();
+    let trigger = |b: u8| matches!(b, b'=' | b'+' | b'-' | b'@');
+    let at_start = matches!(
+        bytes.first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    );
+    let inside = memchr::memchr3(b',', b';', b'\t', bytes).is_some() && {
+        let mut after_delimiter = false;
+        bytes.iter().any(|&b| match b {
+            b',' | b';' | b'\t' => {
+                after_delimiter = true;
+                false
+            }
+            b' ' => false,
+            _ => std::mem::replace(&mut after_delimiter, false) && trigger(b),
+        })
+    };
+    if !at_start && !inside {
+        return cell.into();
     }
+    let mut out = String::with_capacity(cell.len() + 4);
+    if at_start {
+        out.push('\'');
+    }
+    let mut after_delimiter = false;
+    for c in cell.chars() {
+        match c {
+            ',' | ';' | '\t' => after_delimiter = true,
+            ' ' => {}
+            _ => {
+                if after_delimiter && c.is_ascii() && trigger(c as u8) {
+                    out.push('\'');
+                }
+                after_delimiter = false;
+            }
+        }
+        out.push(c);
+    }
+    out.into()
 }
 
 /// Where a result file goes: refuses to overwrite unless forced.
@@ -243,8 +281,8 @@ impl ResultWriter {
             &mut self.writer,
             [
                 itoa::Buffer::new().format(p.row.line),
-                &p.row.user_name,
-                p.row.cell(columns, Field::DisplayName),
+                &escape_controls(&p.row.user_name),
+                &escape_controls(p.row.cell(columns, Field::DisplayName)),
                 p.status().as_str(),
                 p.password.as_deref().unwrap_or(""),
                 licenses,
@@ -351,6 +389,16 @@ mod tests {
         assert_eq!(defuse("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(defuse("\tx"), "'\tx");
         assert_eq!(defuse("a=b"), "a=b");
+        assert_eq!(
+            defuse("Jansen,=HYPERLINK(\"x\")"),
+            "Jansen,'=HYPERLINK(\"x\")"
+        );
+        assert_eq!(defuse("Jansen; @SUM(A1)"), "Jansen; '@SUM(A1)");
+        assert_eq!(defuse("a\t+1"), "a\t'+1");
+        assert_eq!(defuse("=a,-b"), "'=a,'-b");
+        assert_eq!(defuse("Smit, Anna"), "Smit, Anna");
+        assert_eq!(defuse("Smit,, Anna"), "Smit,, Anna");
+        assert_eq!(defuse("x,é=y"), "x,é=y");
         assert_eq!(defuse(""), "");
     }
 }
