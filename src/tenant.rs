@@ -82,8 +82,7 @@ pub struct Tenant {
 impl Tenant {
     /// Reads and checks a tenant file; every error names the file and line.
     pub fn load(path: &Path) -> Result<Tenant> {
-        let bytes = std::fs::read(path)
-            .with_context(|| format!("cannot read tenant file {}", path.display()))?;
+        let bytes = crate::read::read_small_file(path, "tenant file")?;
         let text = match String::from_utf8(bytes) {
             Ok(text) => text,
             Err(e) => {

@@ -302,3 +302,46 @@ fn a_file_name_cannot_forge_a_line_on_the_terminal() {
     assert!(!err.lines().any(|l| l.starts_with("FAKE")), "{err}");
     assert!(err.contains("x<U+000A>FAKE: all good.partial"), "{err}");
 }
+
+#[test]
+fn tenant_and_columns_files_are_small_regular_files() {
+    let wd = Workdir::new();
+    wd.write("users.csv", &csv(USERS));
+    // Workdir's onboard() names its own tenant file: this one must be the only one.
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("onboard"));
+    let out = cmd
+        .current_dir(wd.dir())
+        .args([
+            "import",
+            "users.csv",
+            "-o",
+            "r.csv",
+            "--tenant",
+            "/dev/zero",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "onboard: error: tenant file /dev/zero is not a regular file"
+    );
+    wd.write("big.toml", &"# padding\n".repeat(110_000));
+    let out = wd
+        .onboard(&[
+            "import",
+            "users.csv",
+            "-o",
+            "r.csv",
+            "--columns",
+            "big.toml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "onboard: error: columns file big.toml is larger than 1 MiB; it should be a few kilobytes of TOML"
+    );
+    assert!(!wd.exists("r.csv") && !wd.exists("onboard.db"));
+}

@@ -59,8 +59,13 @@ pub struct Mapping {
 impl Mapping {
     /// Reads and checks a mapping file; every error names the file and the line.
     pub fn load(path: &Path) -> Result<Mapping> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read columns file {}", path.display()))?;
+        let bytes = crate::read::read_small_file(path, "columns file")?;
+        let text = String::from_utf8(bytes).with_context(|| {
+            format!(
+                "columns file {}: the file is not UTF-8 text",
+                path.display()
+            )
+        })?;
         let mut mapping =
             Mapping::parse(&text).with_context(|| format!("columns file {}", path.display()))?;
         mapping.path = path.to_path_buf();
