@@ -133,17 +133,13 @@ impl InputHash {
     pub fn finish(&self, path: &Path) -> io::Result<String> {
         if let Ok(state) = self.0.lock() {
             if state.complete {
-                return Ok(hex(&state.sha.clone().finalize()));
+                return Ok(format!("{:x}", state.sha.clone().finalize()));
             }
         }
         let mut sha = Sha256::new();
         io::copy(&mut File::open(path)?, &mut sha)?;
-        Ok(hex(&sha.finalize()))
+        Ok(format!("{:x}", sha.finalize()))
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Passes bytes on and hashes them.

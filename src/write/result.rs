@@ -173,14 +173,10 @@ impl Fingerprint {
         };
         std::io::copy(&mut file, &mut out).ok()?;
         Some(Fingerprint {
-            sha256: hex(&out.sha.finalize()),
+            sha256: format!("{:x}", out.sha.finalize()),
             size: out.len,
         })
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A result file being written.
@@ -305,7 +301,7 @@ impl ResultWriter {
             .map_err(|e| e.into_error())
             .context("cannot write the result file")?;
         let fingerprint = Fingerprint {
-            sha256: hex(&hashing.sha.finalize()),
+            sha256: format!("{:x}", hashing.sha.finalize()),
             size: hashing.len,
         };
         let file = hashing.inner;
