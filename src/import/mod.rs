@@ -236,6 +236,7 @@ impl Run<'_> {
             &job.destination,
             input.delimiter,
             input.encoding.result_wants_bom(),
+            !job.dry_run,
         )?;
         let staged_path = writer.staged_path().to_path_buf();
         job.progress.set_length(file_len);
