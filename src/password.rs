@@ -9,6 +9,7 @@ use std::cell::RefCell;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use zeroize::Zeroizing;
 
 /// Characters a generated password never starts with (spreadsheet formula triggers).
 pub const FORBIDDEN_FIRST: &[u8] = b"=+-@";
@@ -23,22 +24,48 @@ thread_local! {
     static RNG: RefCell<StdRng> = RefCell::new(StdRng::from_os_rng());
 }
 
+/// A user's password. It is shown in one place only, the result file, through
+/// [`Password::expose`]; it has no `Display`, its `Debug` hides it, and its bytes are
+/// zeroed when it is dropped.
+pub struct Password(Zeroizing<String>);
+
+impl Password {
+    /// A password typed in the input file.
+    pub fn given(text: &str) -> Password {
+        Password(Zeroizing::new(text.to_string()))
+    }
+
+    /// The password itself, for the result file.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(<hidden>)")
+    }
+}
+
 /// A new password of `len` characters from this thread's OS-seeded CSPRNG.
-pub fn generate(len: usize) -> String {
+pub fn generate(len: usize) -> Password {
     RNG.with(|rng| generate_with(&mut *rng.borrow_mut(), len))
 }
 
 /// A new password drawn from `rng`; tests pass a seeded generator, the program never does.
-pub fn generate_with<R: Rng + ?Sized>(rng: &mut R, len: usize) -> String {
+pub fn generate_with<R: Rng + ?Sized>(rng: &mut R, len: usize) -> Password {
     assert!(len >= 4, "a password needs room for all four classes");
-    let mut buf = vec![0u8; len];
+    // Draws that fail the policy are overwritten by the next and zeroed at the end.
+    let mut buf = Zeroizing::new(vec![0u8; len]);
     loop {
         for b in buf.iter_mut() {
             *b = ALPHABET[rng.random_range(0..ALPHABET.len())];
         }
         if !FORBIDDEN_FIRST.contains(&buf[0]) && classes(&buf) == 4 {
+            let mut text = Zeroizing::new(String::with_capacity(len));
             // Only ASCII from ALPHABET was written.
-            return String::from_utf8(buf).expect("ASCII");
+            text.push_str(std::str::from_utf8(&buf).expect("ASCII"));
+            return Password(text);
         }
     }
 }
@@ -57,11 +84,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_password_never_shows_in_debug() {
+        let p = Password::given("S3cret!pass");
+        assert_eq!(format!("{p:?}"), "Password(<hidden>)");
+        assert_eq!(format!("{:?}", Some(&p)), "Some(Password(<hidden>))");
+        assert_eq!(p.expose(), "S3cret!pass");
+    }
+
+    #[test]
     fn generated_passwords_meet_the_policy() {
         let mut rng = StdRng::seed_from_u64(7);
         for len in [8, 16, 64, 256] {
             for _ in 0..200 {
                 let p = generate_with(&mut rng, len);
+                let p = p.expose();
                 assert_eq!(p.len(), len);
                 assert_eq!(classes(p.as_bytes()), 4);
                 assert!(!FORBIDDEN_FIRST.contains(&p.as_bytes()[0]));
@@ -82,7 +118,7 @@ mod tests {
         let mut first = [0u64; 256];
         while total < 1_000_000 {
             let p = generate_with(&mut rng, 256);
-            let bytes = p.as_bytes();
+            let bytes = p.expose().as_bytes();
             first[bytes[0] as usize] += 1;
             for &b in &bytes[1..] {
                 counts[b as usize] += 1;

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use anyhow::Result;
 use smallvec::SmallVec;
 
+use crate::password::Password;
 use crate::row::{
     printable, profile_index, CheckedRow, Code, Columns, Digest, Field, Status, PROFILE_FIELDS,
     PROFILE_LEN,
@@ -47,7 +48,7 @@ pub struct PlannedRow {
     /// The directory's user, for `updated` rows.
     pub existing: Option<Box<StoredUser>>,
     /// Filled only for created users in a real run.
-    pub password: Option<String>,
+    pub password: Option<Password>,
 }
 
 impl PlannedRow {

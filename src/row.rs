@@ -397,6 +397,13 @@ pub struct Cells {
 }
 
 impl Cells {
+    /// Lets go of the buffers if they hold more than `bytes`.
+    pub fn let_go_past(&mut self, bytes: usize) {
+        if self.text.capacity() > bytes {
+            *self = Cells::default();
+        }
+    }
+
     /// Takes the cells of `record`; `false` when they are not UTF-8 (then bytes that are
     /// not are read as U+FFFD, cell by cell).
     pub fn fill(&mut self, record: &csv::ByteRecord) -> bool {
@@ -551,6 +558,35 @@ pub struct RawRow {
     pub warnings: Vec<String>,
     /// Whether the User Name was built from a `--columns` pattern, not typed.
     pub built_name: bool,
+    /// Fields past the header's width that were counted but not kept (see
+    /// [`RawRow::drop_extra_fields`]).
+    pub dropped: usize,
+}
+
+impl RawRow {
+    /// Keeps a record wider than the header from holding its extra fields: it keeps the
+    /// header's `width` fields and one more (the first extra field with something in it,
+    /// else an empty one), so the row still fails as it would, and counts the rest in
+    /// `dropped`. A row of a million fields costs no more than a row of the header's.
+    pub fn drop_extra_fields(&mut self, width: usize) {
+        if self.record.len() <= width + 1 {
+            return;
+        }
+        let mut kept = csv::ByteRecord::new();
+        for field in self.record.iter().take(width) {
+            kept.push_field(field);
+        }
+        let extra = self
+            .record
+            .iter()
+            .skip(width)
+            .find(|f| !f.iter().all(u8::is_ascii_whitespace))
+            .unwrap_or_default();
+        kept.push_field(extra);
+        kept.set_position(self.record.position().cloned());
+        self.dropped += self.record.len() - kept.len();
+        self.record = kept;
+    }
 }
 
 /// What happens to a row (the result file's `Status`).

@@ -9,6 +9,7 @@ mod errors;
 mod hostile;
 mod import;
 mod inputs;
+mod limits;
 mod properties;
 mod scheduler;
 mod security;

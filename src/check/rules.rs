@@ -76,11 +76,12 @@ impl<'a> Rules<'a> {
         // Only a file with a UTF-8 BOM has records that are not UTF-8 by now (the reader
         // reads a file without one again as Windows-1252): the row fails on the U+FFFD.
         row.record.fill(&raw.record);
-        self.check_cells(row);
+        self.check_cells(row, raw.dropped);
     }
 
-    fn check_cells(&self, row: &mut CheckedRow) {
-        let width = row.record.len();
+    /// Checks the cells of `row`, whose record had `dropped` more fields than it kept.
+    fn check_cells(&self, row: &mut CheckedRow, dropped: usize) {
+        let width = row.record.len() + dropped;
         if width != self.columns.width {
             // Columns generated for a `--columns` mapping are not the input's: leave them out.
             let generated = self.columns.generated;

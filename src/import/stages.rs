@@ -94,6 +94,25 @@ struct Row {
     plan: PlannedRow,
 }
 
+/// The most bytes of records a batch holds. A batch of [`BATCH`] rows of a few hundred
+/// bytes is far below it; rows near the longest a record may be (a megabyte) end their
+/// batch early, so that the batches in flight stay within a few tens of megabytes.
+const BATCH_BYTES: usize = 4 << 20;
+
+/// A row's buffers that grew past this for one long record are let go before the row is
+/// read again, so that a few long records do not leave every batch's rows holding a
+/// megabyte each.
+const ROW_BUFFER: usize = 64 << 10;
+
+impl Row {
+    fn let_go_of_long_buffers(&mut self) {
+        if self.raw.record.as_slice().len() > ROW_BUFFER {
+            self.raw.record = csv::ByteRecord::new();
+        }
+        self.plan.row.record.let_go_past(ROW_BUFFER);
+    }
+}
+
 /// A batch on its way through the stages, or the run error that ends it.
 type Batch<T> = Result<Vec<T>>;
 
@@ -418,15 +437,21 @@ fn store_batch(d: &Directory, tenant: &Tenant, columns: &Columns, batch: &[Row])
 /// input has ended.
 fn fill_batch(input: &mut Input, batch: &mut Vec<Row>) -> Result<bool> {
     let mut n = 0;
+    let mut bytes = 0;
     let result = loop {
-        if n == BATCH {
+        if n == BATCH || bytes >= BATCH_BYTES {
             break Ok(true);
         }
         if n == batch.len() {
             batch.push(Row::default());
         }
-        match input.next_row(&mut batch[n].raw) {
-            Ok(true) => n += 1,
+        let row = &mut batch[n];
+        row.let_go_of_long_buffers();
+        match input.next_row(&mut row.raw) {
+            Ok(true) => {
+                bytes += row.raw.record.as_slice().len();
+                n += 1;
+            }
             Ok(false) => break Ok(false),
             Err(e) => break Err(e),
         }
@@ -478,6 +503,6 @@ fn give_password(p: &mut PlannedRow, columns: &Columns, len: usize) {
     p.password = Some(if given.is_empty() {
         password::generate(len)
     } else {
-        given.to_string()
+        password::Password::given(given)
     });
 }

@@ -161,7 +161,7 @@ impl<R: Read> Read for Hashing<R> {
 }
 
 /// How many bytes at most are looked at to find the header line and its delimiter.
-const SNIFF_LIMIT: usize = 16 << 20;
+const SNIFF_LIMIT: usize = 2 << 20;
 
 impl Input {
     /// Opens `path`, decides its encoding and delimiter and reads its header.
@@ -429,10 +429,16 @@ impl Input {
     pub fn next_row(&mut self, row: &mut RawRow) -> Result<bool> {
         row.warnings.clear();
         row.built_name = false;
+        row.dropped = 0;
         let more = match &mut self.sheet {
-            Some(sheet) => sheet.next_row(row, &self.columns),
+            Some(sheet) => sheet
+                .next_row(row, &self.columns)
+                .with_context(|| format!("{}", self.path.display()))?,
             None => self.next_csv_row(row)?,
         };
+        if more {
+            row.drop_extra_fields(self.columns.width - self.columns.generated);
+        }
         if let (true, Some(names)) = (more, &mut self.names) {
             names.fill(row);
         }
@@ -508,6 +514,9 @@ fn read_error(path: &Path, e: csv::Error) -> anyhow::Error {
                 q.column
             );
         }
+        if let Some(long) = io.get_ref().and_then(|i| i.downcast_ref::<LongRecord>()) {
+            return anyhow!("{}, line {}: {long}", path.display(), long.line);
+        }
     }
     anyhow::Error::new(e).context(format!("cannot read {}", path.display()))
 }
@@ -529,6 +538,30 @@ impl std::fmt::Display for UnclosedQuote {
 
 impl std::error::Error for UnclosedQuote {}
 
+/// How long one record (a line, or the lines of a record with line breaks in quoted
+/// cells) may be. A user's row is a few hundred bytes; this is far above any real one and
+/// keeps a file of one endless line from filling the memory.
+pub const MAX_RECORD_BYTES: u64 = 1 << 20;
+
+/// A record longer than [`MAX_RECORD_BYTES`].
+#[derive(Debug)]
+struct LongRecord {
+    /// The line it starts on.
+    line: u64,
+}
+
+impl std::fmt::Display for LongRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the record that starts here is longer than {} MiB; no user's row is that long (is this the right file?)",
+            MAX_RECORD_BYTES >> 20
+        )
+    }
+}
+
+impl std::error::Error for LongRecord {}
+
 /// Where the csv reader is in a record, as far as quotes go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Quoting {
@@ -547,7 +580,9 @@ enum Quoting {
 /// opens a quoted cell only at the start of a cell, `""` inside is a quote). The reader
 /// takes everything after a quote that is never closed as one cell and does not say so;
 /// this fails the read at the end of the input with [`UnclosedQuote`] instead, so that a
-/// file with a stray quote is not imported as if it ended there.
+/// file with a stray quote is not imported as if it ended there. It also fails the read
+/// as soon as a record grows past [`MAX_RECORD_BYTES`] ([`LongRecord`]): the csv reader
+/// would hold all of it.
 struct QuoteCheck<R> {
     inner: R,
     delimiter: u8,
@@ -557,6 +592,10 @@ struct QuoteCheck<R> {
     column: u64,
     /// Where the open quoted cell started.
     opened: (u64, u64),
+    /// Bytes seen, and the offset and line where the current record started.
+    offset: u64,
+    record_start: u64,
+    record_line: u64,
 }
 
 impl<R> QuoteCheck<R> {
@@ -568,6 +607,9 @@ impl<R> QuoteCheck<R> {
             line: 1,
             column: 1,
             opened: (0, 0),
+            offset: 0,
+            record_start: 0,
+            record_line: 1,
         }
     }
 }
@@ -583,6 +625,14 @@ impl<R: Read> Read for QuoteCheck<R> {
             ));
         }
         self.follow(&buf[..n]);
+        if self.offset - self.record_start > MAX_RECORD_BYTES {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                LongRecord {
+                    line: self.record_line,
+                },
+            ));
+        }
         Ok(n)
     }
 }
@@ -597,6 +647,8 @@ impl<R> QuoteCheck<R> {
                 Some(q) => (&bytes[..q], &bytes[q + 1..]),
                 None => (bytes, &[][..]),
             };
+            let at = self.offset;
+            self.offset += (bytes.len() - rest.len()) as u64;
             match self.state {
                 Quoting::Quoted => {
                     self.line += count(span, b'\n');
@@ -606,7 +658,7 @@ impl<R> QuoteCheck<R> {
                 }
                 Quoting::QuotedQuote if span.is_empty() => self.state = Quoting::Quoted,
                 _ => {
-                    self.outside_quotes(span);
+                    self.outside_quotes(span, at);
                     if quote.is_some() {
                         if self.state == Quoting::CellStart {
                             self.opened = (self.line, self.column);
@@ -621,9 +673,9 @@ impl<R> QuoteCheck<R> {
         }
     }
 
-    /// Counts the lines and cells of bytes outside quotes; the state after them depends
-    /// on the last one.
-    fn outside_quotes(&mut self, span: &[u8]) {
+    /// Counts the lines and cells of bytes outside quotes, which start at offset `at`; the
+    /// state after them depends on the last one.
+    fn outside_quotes(&mut self, span: &[u8], at: u64) {
         let Some(&last) = span.last() else {
             return;
         };
@@ -631,6 +683,8 @@ impl<R> QuoteCheck<R> {
             Some(lf) => {
                 self.line += count(span, b'\n');
                 self.column = 1 + count(&span[lf + 1..], self.delimiter);
+                self.record_start = at + lf as u64 + 1;
+                self.record_line = self.line;
             }
             None => self.column += count(span, self.delimiter),
         }

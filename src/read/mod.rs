@@ -10,6 +10,7 @@ pub mod columns;
 pub mod input;
 pub mod mapping;
 pub mod names;
+pub mod package;
 pub mod pattern;
 pub mod sheet;
 

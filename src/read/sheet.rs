@@ -7,19 +7,30 @@
 //! out as the same [`RawRow`]s as from a CSV file, numbered by sheet row as Excel shows it.
 
 use std::borrow::Cow;
+use std::fs::File;
+use std::io::BufReader;
 use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use anyhow::{anyhow, bail, Context, Result};
 use calamine::{
-    open_workbook, Data, ExcelDateTime, Ods, Range, Reader, SheetType, SheetVisible, Sheets, Xls,
-    Xlsb, Xlsx,
+    open_workbook, Cell, Data, DataRef, ExcelDateTime, Ods, Range, Reader, SheetType, SheetVisible,
+    Sheets, Xls, Xlsb, Xlsx,
 };
 use tracing::info;
 
+use crate::read::package;
 use crate::row::{printable, Columns, RawRow, Template};
 
 /// File extensions read as workbooks (any case).
 pub const EXTENSIONS: [&str; 5] = ["xlsx", "xlsm", "xlsb", "xls", "ods"];
+
+/// The most rows and columns a sheet may have: Excel's own limits.
+pub const MAX_ROWS: u32 = 1_048_576;
+pub const MAX_COLUMNS: u32 = 16_384;
+
+/// The most a cell may hold: Excel's limit is 32,767 characters, at most four bytes each.
+pub const MAX_CELL_BYTES: usize = 4 * 32_767;
 
 /// Whether `path` names a workbook, by its extension.
 pub fn is_workbook(path: &Path) -> bool {
@@ -38,21 +49,85 @@ pub struct SheetHeader {
     pub version_line: bool,
 }
 
-/// The rows of one sheet after its header, read into memory.
+/// A row of a sheet with something in it: its number as Excel shows it, and the cells
+/// that are not empty, by column (0-based), each its text or the error it shows.
+struct SheetRow {
+    line: u64,
+    cells: Vec<(usize, Result<String, String>)>,
+}
+
+impl SheetRow {
+    /// The first and last column (0-based) of the cells with more than spaces in them.
+    fn filled(&self) -> Option<(usize, usize)> {
+        let filled = |(_, c): &&(usize, Result<String, String>)| {
+            c.as_ref().map_or(true, |t| !t.trim().is_empty())
+        };
+        let first = self.cells.iter().find(filled)?.0;
+        let last = self.cells.iter().rev().find(filled)?.0;
+        Some((first, last))
+    }
+
+    /// The cell in `column`, if it is not empty.
+    fn cell(&self, column: usize) -> Option<&Result<String, String>> {
+        self.cells
+            .binary_search_by_key(&column, |(c, _)| *c)
+            .ok()
+            .map(|i| &self.cells[i].1)
+    }
+}
+
+/// Where the rows of a sheet come from.
+enum Source {
+    /// `.xlsx`, `.xlsm` and `.xlsb`: cell by cell from a thread reading the sheet, a
+    /// few rows ahead; the sheet is never all in memory.
+    Stream(Receiver<Result<SheetRow, String>>),
+    /// `.xls` and `.ods`, which calamine reads whole: the rows of the range in turn.
+    Whole { range: Range<Data>, next: usize },
+}
+
+impl Source {
+    fn next(&mut self) -> Option<Result<SheetRow, String>> {
+        match self {
+            Source::Stream(rows) => rows.recv().ok(),
+            Source::Whole { range, next } => {
+                let (first_row, first_col) = range.start().unwrap_or((0, 0));
+                while *next < range.height() {
+                    let i = *next;
+                    *next += 1;
+                    let cells: Vec<_> = range[i]
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, c)| !matches!(c, Data::Empty))
+                        .map(|(j, c)| {
+                            let text = cell_text(c).map(Cow::into_owned);
+                            (first_col as usize + j, text)
+                        })
+                        .filter(|(_, t)| t.as_ref().map_or(true, |t| !t.is_empty()))
+                        .collect();
+                    if !cells.is_empty() {
+                        let line = u64::from(first_row) + i as u64 + 1;
+                        return Some(Ok(SheetRow { line, cells }));
+                    }
+                }
+                None
+            }
+        }
+    }
+}
+
+/// The rows of one sheet after its header.
 pub struct SheetRows {
     /// The sheet's name.
     pub name: String,
-    range: Range<Data>,
-    /// Row and column numbers (0-based) of the range's first cell in the sheet.
-    first_row: u64,
-    first_col: usize,
-    /// Index into the range of the next row to read.
-    next: usize,
-    /// The header's columns in the range: from its first to its last non-empty cell.
+    source: Source,
+    /// The header's columns: from its first to its last non-empty cell (0-based, the end
+    /// excluded).
     span: (usize, usize),
     header: Vec<String>,
-    /// For the progress bar: records carry a byte position in proportion to their row.
+    /// For the progress bar: records carry a byte position in proportion to their row
+    /// number against the sheet's last row.
     file_len: u64,
+    last_row: u64,
 }
 
 impl SheetRows {
@@ -60,10 +135,9 @@ impl SheetRows {
     /// reads its header.
     pub fn open(path: &Path, wanted: Option<&str>) -> Result<(SheetRows, SheetHeader)> {
         let shown = path.display();
-        if std::fs::metadata(path)
-            .with_context(|| format!("cannot read input file {shown}"))?
-            .is_dir()
-        {
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("cannot read input file {shown}"))?;
+        if meta.is_dir() {
             bail!("input {shown} is a folder, not a workbook");
         }
         let ext = path
@@ -71,6 +145,9 @@ impl SheetRows {
             .and_then(|e| e.to_str())
             .unwrap_or_default()
             .to_ascii_lowercase();
+        if ext != "xls" {
+            package::check(path)?;
+        }
         let opened: Result<Sheets<_>, calamine::Error> = match ext.as_str() {
             "xls" => open_workbook::<Xls<_>, _>(path)
                 .map(Sheets::Xls)
@@ -86,29 +163,34 @@ impl SheetRows {
                 .map_err(calamine::Error::Xlsx),
         };
         // calamine's messages hold their causes already: no chain of sources.
-        let mut workbook =
+        let workbook =
             opened.map_err(|e| anyhow!("cannot read {shown} as a workbook (.{ext}): {e}"))?;
         let name = choose_sheet(&workbook, wanted).with_context(|| format!("{shown}"))?;
-        let range = workbook
-            .worksheet_range(&name)
-            .map_err(|e| anyhow!("cannot read sheet `{}` of {shown}: {e}", printable(&name)))?;
-        let (first_row, first_col) = range.start().unwrap_or((0, 0));
-        let file_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let cannot = |e: &dyn std::fmt::Display| {
+            anyhow!("cannot read sheet `{}` of {shown}: {e}", printable(&name))
+        };
+        let (source, last_row) = match workbook {
+            Sheets::Xlsx(book) => stream(book, &name).map_err(|e| cannot(&e))?,
+            Sheets::Xlsb(book) => stream(book, &name).map_err(|e| cannot(&e))?,
+            mut whole => {
+                let range = whole.worksheet_range(&name).map_err(|e| cannot(&e))?;
+                let last_row = range.end().map_or(0, |(r, _)| u64::from(r) + 1);
+                (Source::Whole { range, next: 0 }, last_row)
+            }
+        };
         let mut rows = SheetRows {
             name,
-            range,
-            first_row: u64::from(first_row),
-            first_col: first_col as usize,
-            next: 0,
+            source,
             span: (0, 0),
             header: Vec::new(),
-            file_len,
+            file_len: meta.len(),
+            last_row,
         };
         let header = rows.read_header().with_context(|| format!("{shown}"))?;
         info!(
             file = %shown,
             sheet = %printable(&rows.name),
-            rows = rows.range.height(),
+            rows = rows.last_row,
             "reading a workbook"
         );
         Ok((rows, header))
@@ -118,34 +200,29 @@ impl SheetRows {
     /// `version:` row.
     fn read_header(&mut self) -> Result<SheetHeader> {
         let mut version_line = false;
-        while self.next < self.range.height() {
-            let i = self.next;
-            self.next += 1;
-            let texts: Vec<String> = self.range[i]
-                .iter()
-                .map(|c| cell_text(c).map_or(String::new(), |t| t.trim().to_string()))
-                .collect();
-            let Some(start) = texts.iter().position(|t| !t.is_empty()) else {
+        while let Some(row) = self.source.next() {
+            let row = row.map_err(|e| anyhow!(e))?;
+            let Some((start, last)) = row.filled() else {
                 continue;
             };
-            let end = texts
-                .iter()
-                .rposition(|t| !t.is_empty())
-                .map_or(0, |e| e + 1);
+            let text = |j: usize| match row.cell(j) {
+                Some(Ok(t)) => t.trim().to_string(),
+                _ => String::new(),
+            };
             if !version_line
-                && end == start + 1
-                && texts[start]
+                && start == last
+                && text(start)
                     .get(..8)
                     .is_some_and(|p| p.eq_ignore_ascii_case("version:"))
             {
                 version_line = true;
                 continue;
             }
-            self.span = (start, end);
-            self.header = texts[start..end].to_vec();
+            self.span = (start, last + 1);
+            self.header = (start..=last).map(text).collect();
             return Ok(SheetHeader {
                 cells: self.header.clone(),
-                line: self.line(i),
+                line: row.line,
                 version_line,
             });
         }
@@ -158,32 +235,24 @@ impl SheetRows {
         bail!("sheet `{}` is empty (no header row)", printable(&self.name))
     }
 
-    /// The sheet row number (1-based) of the range's row `i`.
-    fn line(&self, i: usize) -> u64 {
-        self.first_row + i as u64 + 1
-    }
-
     /// Reads the next data row into `row`, skipping empty rows and Entra `Example:` rows.
     /// Cells left and right of the header's columns are kept only when a row has
     /// something in them, so the rules report that row as malformed.
-    pub fn next_row(&mut self, row: &mut RawRow, columns: &Columns) -> bool {
-        while self.next < self.range.height() {
-            let i = self.next;
-            self.next += 1;
-            let cells = &self.range[i];
-            let filled = |c: &Data| cell_text(c).is_ok_and(|t| !t.trim().is_empty());
-            let Some(first) = cells.iter().position(filled) else {
+    pub fn next_row(&mut self, row: &mut RawRow, columns: &Columns) -> Result<bool> {
+        while let Some(next) = self.source.next() {
+            let sheet_row = next.map_err(|e| anyhow!(e))?;
+            let Some((first, last)) = sheet_row.filled() else {
                 continue;
             };
-            let last = cells.iter().rposition(filled).unwrap_or(first);
             let from = first.min(self.span.0);
             let to = (last + 1).max(self.span.1);
             row.record.clear();
-            row.line = self.line(i);
-            for (j, cell) in cells.iter().enumerate().take(to).skip(from) {
-                match cell_text(cell) {
-                    Ok(text) => row.record.push_field(text.as_bytes()),
-                    Err(error) => {
+            row.line = sheet_row.line;
+            for j in from..to {
+                match sheet_row.cell(j) {
+                    None => row.record.push_field(b""),
+                    Some(Ok(text)) => row.record.push_field(text.as_bytes()),
+                    Some(Err(error)) => {
                         row.record.push_field(b"");
                         let column = self
                             .header
@@ -191,7 +260,7 @@ impl SheetRows {
                             .map_or_else(String::new, |h| format!("{h} "));
                         row.warnings.push(format!(
                             "cell_error: {column}({}{}) is {error}; read as empty",
-                            column_letters(self.first_col + j),
+                            column_letters(j),
                             row.line
                         ));
                     }
@@ -207,16 +276,152 @@ impl SheetRows {
                 continue;
             }
             let mut position = csv::Position::new();
-            let done = (i + 1) as u64;
-            let total = self.range.height().max(1) as u64;
+            let total = self.last_row.max(row.line).max(1);
             position
-                .set_byte(self.file_len.saturating_mul(done) / total)
+                .set_byte(self.file_len.saturating_mul(row.line) / total)
                 .set_line(row.line)
-                .set_record(done);
+                .set_record(row.line);
             row.record.set_position(Some(position));
-            return true;
+            return Ok(true);
         }
-        false
+        Ok(false)
+    }
+}
+
+/// A workbook whose sheets can be read cell by cell.
+trait CellStream {
+    /// Reads the sheet `name`, handing each cell that is not empty to `cell`; stops when
+    /// `cell` says so.
+    fn each_cell(
+        &mut self,
+        name: &str,
+        cell: &mut dyn FnMut(Cell<DataRef<'_>>) -> bool,
+    ) -> Result<(), String>;
+    /// The sheet's last row as its dimensions say, for the progress bar.
+    fn last_row(&mut self, name: &str) -> Result<u64, String>;
+}
+
+impl CellStream for Xlsx<BufReader<File>> {
+    fn each_cell(
+        &mut self,
+        name: &str,
+        cell: &mut dyn FnMut(Cell<DataRef<'_>>) -> bool,
+    ) -> Result<(), String> {
+        let mut cells = self
+            .worksheet_cells_reader(name)
+            .map_err(|e| e.to_string())?;
+        while let Some(c) = cells.next_cell().map_err(|e| e.to_string())? {
+            if !cell(c) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn last_row(&mut self, name: &str) -> Result<u64, String> {
+        let cells = self
+            .worksheet_cells_reader(name)
+            .map_err(|e| e.to_string())?;
+        Ok(u64::from(cells.dimensions().end.0) + 1)
+    }
+}
+
+impl CellStream for Xlsb<BufReader<File>> {
+    fn each_cell(
+        &mut self,
+        name: &str,
+        cell: &mut dyn FnMut(Cell<DataRef<'_>>) -> bool,
+    ) -> Result<(), String> {
+        let mut cells = self
+            .worksheet_cells_reader(name)
+            .map_err(|e| e.to_string())?;
+        while let Some(c) = cells.next_cell().map_err(|e| e.to_string())? {
+            if !cell(c) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn last_row(&mut self, name: &str) -> Result<u64, String> {
+        let cells = self
+            .worksheet_cells_reader(name)
+            .map_err(|e| e.to_string())?;
+        Ok(u64::from(cells.dimensions().end.0) + 1)
+    }
+}
+
+/// Starts a thread that reads the sheet `name` of `book` cell by cell and sends its rows,
+/// a few ahead of the reader; it stops at the first cell past a limit, with an error.
+fn stream<B: CellStream + Send + 'static>(
+    mut book: B,
+    name: &str,
+) -> Result<(Source, u64), String> {
+    let last_row = book.last_row(name)?;
+    let (tx, rx) = sync_channel(64);
+    let name = name.to_string();
+    std::thread::Builder::new()
+        .name("sheet".into())
+        .spawn(move || pump(&mut book, &name, &tx))
+        .map_err(|e| format!("cannot start reading: {e}"))?;
+    Ok((Source::Stream(rx), last_row))
+}
+
+/// The body of [`stream`]'s thread.
+fn pump<B: CellStream>(book: &mut B, name: &str, tx: &SyncSender<Result<SheetRow, String>>) {
+    let mut row: Option<SheetRow> = None;
+    let mut failed = None;
+    let mut open = true;
+    let read = book.each_cell(name, &mut |cell| {
+        let (r, c) = cell.get_position();
+        let place = || format!("sheet `{}`, cell {}{}", printable(name), column_letters(c as usize), u64::from(r) + 1);
+        if r >= MAX_ROWS || c >= MAX_COLUMNS {
+            failed = Some(format!(
+                "{}: past the last row or column a sheet can have ({MAX_ROWS} rows, {MAX_COLUMNS} columns)",
+                place()
+            ));
+            return false;
+        }
+        let data = Data::from(cell.get_value().clone());
+        let text = match cell_text(&data) {
+            Ok(t) if t.is_empty() => return true,
+            Ok(t) if t.len() > MAX_CELL_BYTES => {
+                failed = Some(format!(
+                    "{}: holds {} bytes; a cell holds at most 32,767 characters",
+                    place(),
+                    t.len()
+                ));
+                return false;
+            }
+            Ok(t) => Ok(t.into_owned()),
+            Err(e) => Err(e),
+        };
+        let line = u64::from(r) + 1;
+        if row.as_ref().is_some_and(|row| row.line != line) {
+            let mut done = row.take().expect("a row");
+            done.cells.sort_by_key(|(c, _)| *c);
+            if tx.send(Ok(done)).is_err() {
+                open = false;
+                return false; // the reader has stopped
+            }
+        }
+        let current = row.get_or_insert_with(|| SheetRow { line, cells: Vec::new() });
+        if current.cells.len() >= MAX_COLUMNS as usize {
+            failed = Some(format!("{}: the row has more cells than a sheet has columns", place()));
+            return false;
+        }
+        current.cells.push((c as usize, text));
+        true
+    });
+    if !open {
+        return;
+    }
+    // After an error the row it was in is not sent: the reading fails there.
+    if let Some(error) = failed.or(read.err()) {
+        let _ = tx.send(Err(error));
+    } else if let Some(mut last) = row {
+        last.cells.sort_by_key(|(c, _)| *c);
+        let _ = tx.send(Ok(last));
     }
 }
 

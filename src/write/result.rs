@@ -14,6 +14,7 @@ use tempfile::NamedTempFile;
 use sha2::{Digest as _, Sha256};
 use tracing::warn;
 
+use crate::password::Password;
 use crate::plan::PlannedRow;
 use crate::row::{escape_controls, printable, Columns, Field};
 use crate::tenant::Tenant;
@@ -301,7 +302,7 @@ impl ResultWriter {
                 &escape_controls(&p.row.user_name),
                 &escape_controls(p.row.cell(columns, Field::DisplayName)),
                 p.status().as_str(),
-                p.password.as_deref().unwrap_or(""),
+                p.password.as_ref().map_or("", Password::expose),
                 licenses,
                 warnings,
                 errors,
