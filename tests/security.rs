@@ -218,6 +218,58 @@ fn import_killed_after_commit(wd: &Workdir, input: &str, output: &str) -> String
 }
 
 #[test]
+fn a_name_taken_after_the_check_keeps_the_result_file_aside() {
+    // The result file's name is free when the import starts and taken (by another program)
+    // between its commit and the rename: the users exist, so the run still ends as it
+    // would (exit 0), the other file is left as it is, and the result file with the
+    // passwords stays at the kept path, which a warning names.
+    let wd = Workdir::new();
+    wd.write("users.csv", &csv(USERS));
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("onboard"))
+        .current_dir(wd.dir())
+        .args(["import", "users.csv", "-o", "out.csv"])
+        .args(["--tenant", "tenant.toml", "--directory", "onboard.db"])
+        .env("ONBOARD_PAUSE_AT", "committed")
+        .env("ONBOARD_RESUME_ON", wd.path("go"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 256];
+    while !seen.contains("paused at committed") {
+        use std::io::Read;
+        let n = stderr.read(&mut buf).unwrap();
+        assert!(n > 0, "onboard ended before pausing: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    wd.write("out.csv", "someone else's file\n");
+    wd.write("go", "");
+    let status = child.wait().unwrap();
+    use std::io::Read;
+    stderr.read_to_string(&mut seen).unwrap();
+    assert_eq!(status.code(), Some(0), "{seen}");
+    assert_eq!(wd.read("out.csv"), "someone else's file\n");
+    let staged = wd.query("SELECT staged_file FROM runs ORDER BY id DESC LIMIT 1");
+    let kept = std::path::PathBuf::from(&staged[0][0]);
+    let kept_name = kept.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        seen.contains("the result file's name was taken while the run worked")
+            && seen.contains(&kept_name),
+        "{seen}"
+    );
+    assert_eq!(wd.user_count(), 2);
+    assert_eq!(
+        wd.passwords(&kept_name)
+            .iter()
+            .filter(|p| !p.is_empty())
+            .count(),
+        2
+    );
+}
+
+#[test]
 fn recovery_renames_only_the_file_its_run_wrote() {
     let wd = Workdir::new();
     wd.write("users.csv", &csv(USERS));

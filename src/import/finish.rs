@@ -159,11 +159,18 @@ impl Run<'_> {
 
 /// A crash-test hook: with `ONBOARD_PAUSE_AT=<point>` in the environment, the run stops
 /// at that point (`staged`: result file complete, not committed; `committed`: committed,
-/// result file not renamed) so a test can kill it there. Does nothing otherwise.
+/// result file not renamed) so a test can kill it there, or act and then let it go on by
+/// creating the file named by `ONBOARD_RESUME_ON`. Does nothing otherwise.
 fn pause_point(point: &str) {
     if std::env::var_os("ONBOARD_PAUSE_AT").is_some_and(|p| p == point) {
         eprintln!("onboard: paused at {point}");
-        std::thread::sleep(Duration::from_secs(600));
+        let resume = std::env::var_os("ONBOARD_RESUME_ON").map(std::path::PathBuf::from);
+        for _ in 0..6000 {
+            if resume.as_ref().is_some_and(|r| r.exists()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }
 
