@@ -6,6 +6,7 @@
 //! Nothing here reads, checks, decides or stores; the stages in `read`, `check`, `plan`,
 //! `store` and `write` all speak these types, so none imports another's internals.
 
+use std::cmp::Ordering;
 use std::fmt;
 
 use smallvec::SmallVec;
@@ -42,19 +43,31 @@ pub enum Field {
 pub const FIELD_COUNT: usize = 23;
 
 /// One field's names: the Microsoft 365 template header (or extension header), the
-/// Entra ID template header and the Entra property names that select it.
+/// Entra ID template header, the Microsoft Graph properties that select it (in an Entra
+/// header's brackets, or as a header of their own), and the other names admins' files
+/// use for it (PowerShell parameters and columns, common spellings). This table is the
+/// only list of names: header matching, "did you mean" and the table in docs/input.md
+/// come from it.
 pub struct FieldInfo {
     pub field: Field,
     pub header: &'static str,
     pub entra_header: Option<&'static str>,
     pub entra_properties: &'static [&'static str],
+    pub aliases: &'static [&'static str],
     /// Whether the field is part of the Microsoft 365 bulk-add template (else an extension).
     pub m365: bool,
 }
 
 macro_rules! info {
-    ($f:ident, $h:expr, $eh:expr, [$($p:expr),*], $m:expr) => {
-        FieldInfo { field: Field::$f, header: $h, entra_header: $eh, entra_properties: &[$($p),*], m365: $m }
+    ($f:ident, $h:expr, $eh:expr, [$($p:expr),*], [$($a:expr),*], $m:expr) => {
+        FieldInfo {
+            field: Field::$f,
+            header: $h,
+            entra_header: $eh,
+            entra_properties: &[$($p),*],
+            aliases: &[$($a),*],
+            m365: $m,
+        }
     };
 }
 
@@ -65,6 +78,7 @@ pub const FIELDS: [FieldInfo; FIELD_COUNT] = [
         "User Name",
         Some("User name [userPrincipalName] Required"),
         ["userPrincipalName"],
+        ["UPN", "Username"],
         true
     ),
     info!(
@@ -72,6 +86,7 @@ pub const FIELDS: [FieldInfo; FIELD_COUNT] = [
         "First Name",
         Some("First name [givenName]"),
         ["givenName"],
+        ["FirstName"],
         true
     ),
     info!(
@@ -79,6 +94,7 @@ pub const FIELDS: [FieldInfo; FIELD_COUNT] = [
         "Last Name",
         Some("Last name [surname]"),
         ["surname"],
+        ["LastName"],
         true
     ),
     info!(
@@ -86,6 +102,7 @@ pub const FIELDS: [FieldInfo; FIELD_COUNT] = [
         "Display Name",
         Some("Name [displayName] Required"),
         ["displayName"],
+        [],
         true
     ),
     info!(
@@ -93,6 +110,7 @@ pub const FIELDS: [FieldInfo; FIELD_COUNT] = [
         "Job Title",
         Some("Job title [jobTitle]"),
         ["jobTitle"],
+        ["Title"],
         true
     ),
     info!(
@@ -100,6 +118,7 @@ pub const FIELDS: [FieldInfo; FIELD_COUNT] = [
         "Department",
         Some("Department [department]"),
         ["department"],
+        [],
         true
     ),
     info!(
@@ -107,6 +126,7 @@ pub const FIELDS: [FieldInfo; FIELD_COUNT] = [
         "Office Number",
         Some("Office [physicalDeliveryOfficeName]"),
         ["physicalDeliveryOfficeName", "officeLocation"],
+        ["Office"],
         true
     ),
     info!(
@@ -114,6 +134,7 @@ pub const FIELDS: [FieldInfo; FIELD_COUNT] = [
         "Office Phone",
         Some("Office phone [telephoneNumber]"),
         ["telephoneNumber", "businessPhones"],
+        ["PhoneNumber"],
         true
     ),
     info!(
@@ -121,6 +142,7 @@ pub const FIELDS: [FieldInfo; FIELD_COUNT] = [
         "Mobile Phone",
         Some("Mobile phone [mobile]"),
         ["mobile", "mobilePhone"],
+        [],
         true
     ),
     info!(
@@ -128,6 +150,7 @@ pub const FIELDS: [FieldInfo; FIELD_COUNT] = [
         "Fax",
         Some("Fax [faxNumber]"),
         ["faxNumber", "facsimileTelephoneNumber"],
+        [],
         true
     ),
     info!(
@@ -135,6 +158,7 @@ pub const FIELDS: [FieldInfo; FIELD_COUNT] = [
         "Alternate email address",
         Some("Alternate email [otherMails]"),
         ["otherMails"],
+        ["AlternateEmailAddresses"],
         true
     ),
     info!(
@@ -142,14 +166,16 @@ pub const FIELDS: [FieldInfo; FIELD_COUNT] = [
         "Address",
         Some("Street address [streetAddress]"),
         ["streetAddress"],
+        [],
         true
     ),
-    info!(City, "City", Some("City [city]"), ["city"], true),
+    info!(City, "City", Some("City [city]"), ["city"], [], true),
     info!(
         State,
         "State or Province",
         Some("State or province [state]"),
         ["state"],
+        [],
         true
     ),
     info!(
@@ -157,6 +183,7 @@ pub const FIELDS: [FieldInfo; FIELD_COUNT] = [
         "ZIP or Postal Code",
         Some("ZIP or postal code [postalCode]"),
         ["postalCode"],
+        [],
         true
     ),
     info!(
@@ -164,6 +191,7 @@ pub const FIELDS: [FieldInfo; FIELD_COUNT] = [
         "Country or Region",
         Some("Country or region [country]"),
         ["country"],
+        [],
         true
     ),
     info!(
@@ -171,16 +199,39 @@ pub const FIELDS: [FieldInfo; FIELD_COUNT] = [
         "Usage Location",
         Some("Usage location [usageLocation]"),
         ["usageLocation"],
+        [],
         false
     ),
-    info!(Licenses, "Licenses", None, [], false),
-    info!(DisabledApps, "Disabled Apps", None, [], false),
-    info!(Roles, "Roles", None, [], false),
+    info!(
+        Licenses,
+        "Licenses",
+        None,
+        [],
+        [
+            "Licences",
+            "License",
+            "Licence",
+            "AccountSkuId",
+            "LicenseAssignment",
+            "SkuPartNumber"
+        ],
+        false
+    ),
+    info!(
+        DisabledApps,
+        "Disabled Apps",
+        None,
+        [],
+        ["Disabled Plans"],
+        false
+    ),
+    info!(Roles, "Roles", None, [], ["Role"], false),
     info!(
         Password,
         "Password",
         Some("Initial password [passwordProfile] Required"),
         ["passwordProfile"],
+        ["InitialPassword"],
         false
     ),
     info!(
@@ -188,6 +239,7 @@ pub const FIELDS: [FieldInfo; FIELD_COUNT] = [
         "Block Sign In",
         Some("Block sign in (Yes/No) [accountEnabled] Required"),
         ["accountEnabled"],
+        ["BlockCredential"],
         false
     ),
     info!(
@@ -195,6 +247,7 @@ pub const FIELDS: [FieldInfo; FIELD_COUNT] = [
         "Employee ID",
         Some("Employee ID [employeeId]"),
         ["employeeId"],
+        [],
         false
     ),
 ];
@@ -227,6 +280,8 @@ pub struct Columns {
     /// How many of the `width` columns are not in the input but added after its own ones
     /// for fields the reader builds ([`HeaderMap::generated`]).
     pub generated: usize,
+    /// Whether the Block Sign In column is Graph's `accountEnabled`, its inverse.
+    pub account_enabled: bool,
 }
 
 impl Columns {
@@ -564,6 +619,51 @@ pub struct RawRow {
 }
 
 impl RawRow {
+    /// Fits a record to the header's `width`: a record with fewer fields gets empty ones
+    /// at the end and the warning `short_row` (Microsoft's own Entra example has 16 fields
+    /// under 17 headers); extra fields that are all empty (Excel pads) are dropped; a
+    /// record with something in an extra field keeps it, for `malformed_row`. A record of
+    /// one field under a wider header is left for `malformed_row` too: it is a row in
+    /// another delimiter, not one whose last cells were left off.
+    pub fn fit_to(&mut self, width: usize) {
+        let len = self.record.len();
+        match len.cmp(&width) {
+            Ordering::Less if len >= 2 => {
+                for _ in len..width {
+                    self.record.push_field(b"");
+                }
+                self.warnings.push(format!(
+                    "short_row: the record has {len} fields, the header has {width}; the missing cells are read as empty"
+                ));
+            }
+            Ordering::Less | Ordering::Equal => {}
+            Ordering::Greater
+                if self
+                    .record
+                    .iter()
+                    .skip(width)
+                    .all(|f| f.iter().all(u8::is_ascii_whitespace)) =>
+            {
+                // A new record, not a truncated one: a million empty fields leave no buffer.
+                self.keep_first(width, None);
+            }
+            Ordering::Greater => self.drop_extra_fields(width),
+        }
+    }
+
+    /// Replaces the record with its first `width` fields and `extra` after them.
+    fn keep_first(&mut self, width: usize, extra: Option<&[u8]>) {
+        let mut kept = csv::ByteRecord::new();
+        for field in self.record.iter().take(width) {
+            kept.push_field(field);
+        }
+        if let Some(extra) = extra {
+            kept.push_field(extra);
+        }
+        kept.set_position(self.record.position().cloned());
+        self.record = kept;
+    }
+
     /// Keeps a record wider than the header from holding its extra fields: it keeps the
     /// header's `width` fields and one more (the first extra field with something in it,
     /// else an empty one), so the row still fails as it would, and counts the rest in
@@ -572,20 +672,16 @@ impl RawRow {
         if self.record.len() <= width + 1 {
             return;
         }
-        let mut kept = csv::ByteRecord::new();
-        for field in self.record.iter().take(width) {
-            kept.push_field(field);
-        }
+        let len = self.record.len();
         let extra = self
             .record
             .iter()
             .skip(width)
             .find(|f| !f.iter().all(u8::is_ascii_whitespace))
-            .unwrap_or_default();
-        kept.push_field(extra);
-        kept.set_position(self.record.position().cloned());
-        self.dropped += self.record.len() - kept.len();
-        self.record = kept;
+            .unwrap_or_default()
+            .to_vec();
+        self.keep_first(width, Some(&extra));
+        self.dropped += len - self.record.len();
     }
 }
 

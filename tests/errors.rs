@@ -240,14 +240,14 @@ fn malformed_row() {
     let wd = Workdir::new();
     wd.write(
         "in.csv",
-        &format!("{HEADER}\r\nanna@contoso.com,,,Anna\r\nbob@contoso.com,,,Bob,,,,,,,,\r\n"),
+        &format!("{HEADER}\r\nanna@contoso.com,,,Anna,,,,,,,,,,Delft\r\nbob@contoso.com,,,Bob,,,,,,,,\r\n"),
     );
     assert_eq!(wd.import("in.csv", "out.csv", &[]), 1);
     assert_eq!(
         wd.results("out.csv"),
         "\
 Line,User Name,Display Name,Status,Password,Licenses,Warnings,Errors
-2,anna@contoso.com,Anna,failed,,,,\"malformed_row: the record has 4 fields, the header has 12\"
+2,anna@contoso.com,Anna,failed,,,,\"malformed_row: the record has 14 fields, the header has 12\"
 3,bob@contoso.com,Bob,created,<password>,,,
 "
     );

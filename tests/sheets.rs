@@ -234,7 +234,7 @@ fn a_bad_header_in_a_workbook_names_the_sheet_and_row() {
     });
     assert_eq!(
         fatal(&wd, &["in.xlsx"]),
-        "onboard: error: in.xlsx, sheet `Blad1`: bad header: line 2, column 3: unknown column `Job Titel`; did you mean `Job Title`?"
+        "onboard: error: in.xlsx, sheet `Blad1`: bad header: line 2, column 3: unknown column `Job Titel`; did you mean `Job Title`? A file with headers of its own (another language, an HR export) imports with --columns FILE; `onboard template` prints the headers onboard knows"
     );
     xlsx(&wd, "empty.xlsx", |wb| {
         wb.add_worksheet();
@@ -462,7 +462,7 @@ fn unmapped_headers_are_still_matched_and_unknown_ones_fatal() {
     );
     assert_eq!(
         fatal(&wd, &["in.csv", "--columns", "map.toml"]),
-        "onboard: error: in.csv: bad header: line 1, column 3: unknown column `Afdeling`; known columns are: User Name, First Name, Last Name, Display Name, Job Title, Department, Office Number, Office Phone, Mobile Phone, Fax, Alternate email address, Address, City, State or Province, ZIP or Postal Code, Country or Region, Usage Location, Licenses, Disabled Apps, Roles, Password, Block Sign In, Employee ID"
+        "onboard: error: in.csv: bad header: line 1, column 3: unknown column `Afdeling`; known columns are: User Name, First Name, Last Name, Display Name, Job Title, Department, Office Number, Office Phone, Mobile Phone, Fax, Alternate email address, Address, City, State or Province, ZIP or Postal Code, Country or Region, Usage Location, Licenses, Disabled Apps, Roles, Password, Block Sign In, Employee ID. A file with headers of its own (another language, an HR export) imports with --columns FILE; `onboard template` prints the headers onboard knows"
     );
     wd.write(
         "in.csv",
@@ -470,7 +470,7 @@ fn unmapped_headers_are_still_matched_and_unknown_ones_fatal() {
     );
     assert_eq!(
         fatal(&wd, &["in.csv", "--columns", "map.toml"]),
-        "onboard: error: in.csv: bad header: line 1, column 3: unknown column `Departmnt`; did you mean `Department`?"
+        "onboard: error: in.csv: bad header: line 1, column 3: unknown column `Departmnt`; did you mean `Department`? A file with headers of its own (another language, an HR export) imports with --columns FILE; `onboard template` prints the headers onboard knows"
     );
     wd.write("in.csv", "Afdeling\nVerkoop\n");
     wd.write("map2.toml", "[columns]\nAfdeling = \"Department\"\n");

@@ -138,7 +138,8 @@ impl<'a> Rules<'a> {
         self.check_password(row);
         let block = row.cell(self.columns, Field::BlockSignIn);
         match parse_yes_no(block) {
-            Ok(v) => row.block_sign_in = v,
+            // Graph's accountEnabled says the opposite: TRUE means not blocked.
+            Ok(v) => row.block_sign_in = v.map(|v| v != self.columns.account_enabled),
             Err(()) => {
                 let msg = format!(
                     "Block Sign In `{}` is not one of yes/no/true/false/1/0",
@@ -346,6 +347,8 @@ impl<'a> Rules<'a> {
         let tenant = self.tenant;
         let known = |name: &str| tenant.license_index(name).is_some();
         for item in split_names(cell, self.license_plus, known) {
+            // MSOnline writes a licence `contoso:ENTERPRISEPACK`: the SKU after the colon.
+            let item = item.rsplit_once(':').map_or(item, |(_, sku)| sku.trim());
             match tenant.license_index(item) {
                 Some(i) if !licenses.contains(&(i as u16)) => licenses.push(i as u16),
                 Some(_) => {}

@@ -1,22 +1,114 @@
 //! The input's header line: which column holds which field.
 //!
-//! Knows the Microsoft 365 bulk-add template, the Entra ID bulk-create template (matched by
-//! the property in brackets) and onboard's extension columns. An unknown, duplicate or
-//! missing required column is a run error, raised before any row is read.
+//! Knows the Microsoft 365 bulk-add template (in English and the languages of
+//! [`LOCALISED`]), the Entra ID bulk-create template (matched by the property in
+//! brackets), the Microsoft Graph property names and the PowerShell column names of
+//! [`FIELDS`], and onboard's extension columns. Graph properties onboard does not keep
+//! ([`UNKEPT_PROPERTIES`]) are left out with a warning. An unknown, duplicate or missing
+//! required column is a run error, raised before any row is read.
+
+use std::sync::LazyLock;
 
 use anyhow::{bail, Result};
+use tracing::warn;
+use unicode_normalization::UnicodeNormalization;
 
 use crate::row::{printable, Columns, Field, Template, FIELDS, FIELD_COUNT};
 
-/// Extra spellings admins type for the extension columns.
-const ALIASES: &[(&str, Field)] = &[
-    ("licences", Field::Licenses),
-    ("license", Field::Licenses),
-    ("licence", Field::Licenses),
-    ("disabled plans", Field::DisabledApps),
-    ("role", Field::Roles),
-    ("employee id", Field::EmployeeId),
-    ("employeeid", Field::EmployeeId),
+/// The Microsoft 365 admin center's bulk-add template as it hands it out in other
+/// languages: the language, and its 16 headers in the order of the English template (so
+/// each names the field of [`FIELDS`] at its place). Columns are matched by these names,
+/// never by position.
+pub const LOCALISED: &[(&str, [&str; 16])] = &[
+    (
+        "German",
+        [
+            "Benutzername",
+            "Vorname",
+            "Nachname",
+            "Anzeigename",
+            "Position",
+            "Abteilung",
+            "Telefon \u{2013} Geschäftlich",
+            "Telefon (geschäftlich)",
+            "Mobiltelefon",
+            "Fax",
+            "Alternative E-Mail-Adresse",
+            "Adresse",
+            "Ort",
+            "Bundesstaat",
+            "Postleitzahl",
+            "Land oder Region",
+        ],
+    ),
+    (
+        "Spanish",
+        [
+            "Nombre de usuario",
+            "Nombre",
+            "Apellido",
+            "Nombre para mostrar",
+            "Puesto",
+            "Departamento",
+            "Número del trabajo",
+            "Teléfono de la oficina",
+            "Teléfono móvil",
+            "Fax",
+            "Dirección de correo electrónico alternativa",
+            "Dirección",
+            "Ciudad",
+            "Estado o provincia",
+            "Código postal",
+            "País o región",
+        ],
+    ),
+    (
+        "Portuguese (Brazil)",
+        [
+            "Nome de usuário",
+            "Nome",
+            "Sobrenome",
+            "Nome de exibição",
+            "Cargo",
+            "Departamento",
+            "Número comercial",
+            "Telefone comercial",
+            "Celular",
+            "Fax",
+            "Endereço de email alternativo",
+            "Endereço",
+            "Cidade",
+            "Estado ou província",
+            "CEP",
+            "País ou região",
+        ],
+    ),
+];
+
+/// Microsoft Graph user properties that onboard does not keep (it derives `mailNickname`
+/// from the User Name, and the rest are not part of a new account here). A column of one
+/// of these is left out with a warning, so a file exported from Graph imports as is.
+pub const UNKEPT_PROPERTIES: &[&str] = &[
+    "id",
+    "mailNickname",
+    "mail",
+    "companyName",
+    "employeeType",
+    "employeeHireDate",
+    "preferredLanguage",
+    "onPremisesImmutableId",
+    "onPremisesSamAccountName",
+    "ageGroup",
+    "consentProvidedForMinor",
+    "passwordPolicies",
+    "proxyAddresses",
+    "imAddresses",
+    "userType",
+    "creationType",
+    "externalUserState",
+    "showInAddressList",
+    "forceChangePasswordNextSignIn",
+    "createdDateTime",
 ];
 
 /// How a `--columns` file changes the header (see [`crate::read::mapping`]): input headers it
@@ -62,6 +154,7 @@ impl Columns {
         let mut fields = Vec::new();
         let mut width = 0;
         let mut bracketed = false;
+        let mut account_enabled = false;
         for (col, cell) in cells.into_iter().enumerate() {
             width += 1;
             let column_no = col + 1;
@@ -84,20 +177,34 @@ impl Columns {
                     bracketed = true;
                     match field_of_property(prop) {
                         Some(f) => f,
-                        None => bail!(
-                            "line {line}, column {column_no}: unknown column `{}`{}",
-                            printable(cell),
-                            did_you_mean(cell)
-                        ),
+                        None if is_unkept_property(prop) => {
+                            warn!(
+                                "line {line}, column {column_no}: column `{}` is a Microsoft Graph property onboard does not keep; it is left out",
+                                printable(cell)
+                            );
+                            fields.push(None);
+                            continue;
+                        }
+                        None => bail!("line {line}, column {column_no}: {}", unknown_column(cell)),
                     }
                 }
                 (None, None) => match field_of_header(cell) {
-                    Some(f) => f,
-                    None => bail!(
-                        "line {line}, column {column_no}: unknown column `{}`{}",
-                        printable(cell),
-                        did_you_mean(cell)
-                    ),
+                    Some(f) => {
+                        if f == Field::BlockSignIn && header_key(cell) == "accountenabled" {
+                            // Graph's own property: TRUE means the account may sign in.
+                            account_enabled = true;
+                        }
+                        f
+                    }
+                    None if is_unkept_property(cell) => {
+                        warn!(
+                            "line {line}, column {column_no}: column `{}` is a Microsoft Graph property onboard does not keep; it is left out",
+                            printable(cell)
+                        );
+                        fields.push(None);
+                        continue;
+                    }
+                    None => bail!("line {line}, column {column_no}: {}", unknown_column(cell)),
                 },
             };
             if let Some(prev) = index[field as usize] {
@@ -139,6 +246,7 @@ impl Columns {
             width,
             template,
             generated,
+            account_enabled,
         })
     }
 }
@@ -161,10 +269,19 @@ fn field_of_property(prop: &str) -> Option<Field> {
         .map(|f| f.field)
 }
 
+/// A name as matching sees it: runs of spaces made one, lower case, composed (NFC: a
+/// file saved on a Mac may hold `ä` as `a` and a combining mark), and an en or em dash
+/// taken as a hyphen (typed again by hand, `Telefon – Geschäftlich` loses its en dash).
 fn normalise(s: &str) -> String {
     s.split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
+        .nfc()
+        .map(|c| match c {
+            '\u{2013}' | '\u{2014}' => '-',
+            c => c,
+        })
+        .collect::<String>()
         .to_lowercase()
 }
 
@@ -180,13 +297,50 @@ pub fn field_named(name: &str) -> Option<Field> {
     field_of_header(name.trim())
 }
 
+/// The error for a header onboard does not know: the name, what it may have meant, and
+/// the way to import a file with headers of its own.
+fn unknown_column(cell: &str) -> String {
+    let meant = did_you_mean(cell);
+    format!(
+        "unknown column `{}`{meant}{} A file with headers of its own (another language, an HR export) imports with --columns FILE; `onboard template` prints the headers onboard knows",
+        printable(cell),
+        if meant.ends_with('?') { "" } else { "." }
+    )
+}
+
+/// The field a plain header (no brackets) names: a template header in English or a
+/// language of [`LOCALISED`], a Graph property, or an alias, any case.
 fn field_of_header(cell: &str) -> Option<Field> {
     let n = normalise(cell);
-    FIELDS
+    HEADER_NAMES
         .iter()
-        .find(|f| f.header.eq_ignore_ascii_case(&n))
-        .map(|f| f.field)
-        .or_else(|| ALIASES.iter().find(|(a, _)| *a == n).map(|(_, f)| *f))
+        .find(|(name, _)| *name == n)
+        .map(|(_, f)| *f)
+}
+
+/// Every plain header name, as [`normalise`] gives it, and its field: each field's
+/// template header, Graph properties and aliases, then the localised templates.
+static HEADER_NAMES: LazyLock<Vec<(String, Field)>> = LazyLock::new(|| {
+    let mut names = Vec::new();
+    for f in &FIELDS {
+        for name in std::iter::once(&f.header)
+            .chain(f.entra_properties)
+            .chain(f.aliases)
+        {
+            names.push((normalise(name), f.field));
+        }
+    }
+    for (_, headers) in LOCALISED {
+        for (i, name) in headers.iter().enumerate() {
+            names.push((normalise(name), FIELDS[i].field));
+        }
+    }
+    names
+});
+
+fn is_unkept_property(name: &str) -> bool {
+    let n = normalise(name);
+    UNKEPT_PROPERTIES.iter().any(|p| p.eq_ignore_ascii_case(&n))
 }
 
 /// `; did you mean "X"?` naming the closest known header, or the list of known headers
@@ -199,6 +353,7 @@ pub(crate) fn did_you_mean(cell: &str) -> String {
     let by_property = FIELDS.iter().find(|f| {
         f.entra_properties
             .iter()
+            .chain(f.aliases)
             .any(|p| p.eq_ignore_ascii_case(&squashed))
     });
     let by_words = || {
@@ -286,7 +441,7 @@ mod tests {
             Columns::from_header(["User Name", "Display Name", "Job Titel"], 1, false).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "line 1, column 3: unknown column `Job Titel`; did you mean `Job Title`?"
+            "line 1, column 3: unknown column `Job Titel`; did you mean `Job Title`? A file with headers of its own (another language, an HR export) imports with --columns FILE; `onboard template` prints the headers onboard knows"
         );
         let e =
             Columns::from_header(["User Name", "Display Name", "user name"], 1, false).unwrap_err();
@@ -298,6 +453,72 @@ mod tests {
         );
         let e = Columns::from_header(["", " ", ""], 1, false).unwrap_err();
         assert_eq!(e.to_string(), "line 1: the header line has no column names");
+    }
+
+    #[test]
+    fn every_name_names_one_field() {
+        // No name (after normalising) is given to two fields, and each resolves to the
+        // field it was listed for.
+        for (i, (name, field)) in HEADER_NAMES.iter().enumerate() {
+            for (other, other_field) in &HEADER_NAMES[i + 1..] {
+                assert!(
+                    name != other || field == other_field,
+                    "`{name}` names both {field:?} and {other_field:?}"
+                );
+            }
+            assert_eq!(field_of_header(name), Some(*field), "{name}");
+        }
+        for p in UNKEPT_PROPERTIES {
+            assert_eq!(field_of_header(p), None, "{p} is kept after all");
+        }
+    }
+
+    #[test]
+    fn graph_powershell_and_german_headers() {
+        let c = Columns::from_header(
+            [
+                "UserPrincipalName",
+                "FirstName",
+                "LastName",
+                "DisplayName",
+                "UsageLocation",
+                "AccountSkuId",
+            ],
+            1,
+            false,
+        )
+        .unwrap();
+        assert_eq!(c.get(Field::Licenses), Some(5));
+        assert_eq!(c.get(Field::FirstName), Some(1));
+        let c = Columns::from_header(
+            ["upn", "displayName", "accountEnabled", "mailNickname"],
+            1,
+            false,
+        )
+        .unwrap();
+        assert!(c.account_enabled);
+        assert_eq!(c.get(Field::BlockSignIn), Some(2));
+        assert_eq!(c.field_at(3), None);
+        assert_eq!(c.width, 4);
+        let german = LOCALISED[0].1;
+        let c = Columns::from_header(german, 1, false).unwrap();
+        for (i, f) in FIELDS.iter().take(16).enumerate() {
+            assert_eq!(c.get(f.field), Some(i), "{}", german[i]);
+        }
+        // Typed again with a hyphen, or saved decomposed.
+        let c = Columns::from_header(
+            [
+                "Benutzername",
+                "Anzeigename",
+                "Telefon - Geschäftlich",
+                "Telefon (gescha\u{308}ftlich)",
+            ],
+            1,
+            false,
+        )
+        .unwrap();
+        assert_eq!(c.get(Field::OfficeNumber), Some(2));
+        assert_eq!(c.get(Field::OfficePhone), Some(3));
     }
 
     #[test]

@@ -437,7 +437,7 @@ impl Input {
             None => self.next_csv_row(row)?,
         };
         if more {
-            row.drop_extra_fields(self.columns.width - self.columns.generated);
+            row.fit_to(self.columns.width - self.columns.generated);
         }
         if let (true, Some(names)) = (more, &mut self.names) {
             names.fill(row);
