@@ -12,8 +12,7 @@ use std::io::Write;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use zip::write::SimpleFileOptions;
-
+use crate::package::{cell, package, workbook_parts, SHEET_END, SHEET_START};
 use crate::workdir::Workdir;
 
 /// The address space onboard gets: 1 GiB.
@@ -77,71 +76,6 @@ fn partly(wd: &Workdir, input: &str) -> String {
     wd.results("out.csv")
 }
 
-/// Writes a part's bytes.
-type Writes<'a> = Box<dyn FnOnce(&mut dyn Write) + 'a>;
-
-/// A part of a package: its name and a writer of its bytes.
-type Part<'a> = (&'a str, Writes<'a>);
-
-/// Writes a zip package of `parts`, deflated at the fastest level.
-fn package(wd: &Workdir, name: &str, parts: Vec<Part<'_>>) {
-    let mut zip = zip::ZipWriter::new(File::create(wd.path(name)).unwrap());
-    let options = SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .compression_level(Some(1));
-    for (part, write) in parts {
-        zip.start_file(part, options).unwrap();
-        write(&mut zip);
-    }
-    zip.finish().unwrap();
-}
-
-/// The parts every `.xlsx` has, for a workbook of one sheet `Users`.
-fn workbook_parts<'a>() -> Vec<Part<'a>> {
-    let text = |t: &'static str| -> Writes<'a> {
-        Box::new(move |w: &mut dyn Write| w.write_all(t.as_bytes()).unwrap())
-    };
-    vec![
-        (
-            "[Content_Types].xml",
-            text(
-                r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>"#,
-            ),
-        ),
-        (
-            "_rels/.rels",
-            text(
-                r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
-            ),
-        ),
-        (
-            "xl/workbook.xml",
-            text(
-                r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Users" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
-            ),
-        ),
-        (
-            "xl/_rels/workbook.xml.rels",
-            text(
-                r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>"#,
-            ),
-        ),
-    ]
-}
-
-const SHEET_START: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#;
-const SHEET_END: &str = "</sheetData></worksheet>";
-
-/// A cell of inline text.
-fn cell(at: &str, text: &str) -> String {
-    format!(r#"<c r="{at}" t="inlineStr"><is><t>{text}</t></is></c>"#)
-}
-
 /// The header row and one user, Anna, in rows 1 and 2.
 fn header_and_anna() -> String {
     format!(
@@ -176,7 +110,7 @@ fn a_workbook_with_cells_at_a1_and_xfd1048576() {
     // the far cell is a row of its own that fails alone (it is outside the header's
     // columns), and Anna is created.
     let wd = Workdir::new();
-    let mut parts = workbook_parts();
+    let mut parts = workbook_parts("Users");
     parts.push((
         "xl/worksheets/sheet1.xml",
         Box::new(|w: &mut dyn Write| {
@@ -205,7 +139,7 @@ fn a_workbook_with_cells_at_a1_and_xfd1048576() {
 #[test]
 fn a_workbook_with_a_600_mb_cell() {
     let wd = Workdir::new();
-    let mut parts = workbook_parts();
+    let mut parts = workbook_parts("Users");
     parts.push((
         "xl/worksheets/sheet1.xml",
         Box::new(|w: &mut dyn Write| {
@@ -230,7 +164,7 @@ fn a_workbook_with_a_600_mb_cell() {
 fn a_workbook_with_a_600_mb_shared_string() {
     // The shared strings are read whole when the workbook opens, before any sheet.
     let wd = Workdir::new();
-    let mut parts = workbook_parts();
+    let mut parts = workbook_parts("Users");
     parts.push((
         "xl/sharedStrings.xml",
         Box::new(|w: &mut dyn Write| {
@@ -262,7 +196,7 @@ fn a_workbook_with_a_600_mb_shared_string() {
 fn a_workbook_with_a_100_mb_shared_string() {
     // Under the size of a part, over the longest text.
     let wd = Workdir::new();
-    let mut parts = workbook_parts();
+    let mut parts = workbook_parts("Users");
     parts.push((
         "xl/sharedStrings.xml",
         Box::new(|w: &mut dyn Write| {
@@ -294,7 +228,7 @@ fn a_workbook_with_a_100_mb_shared_string() {
 fn a_workbook_with_1_1_gb_of_rows() {
     // A sheet that inflates past 1 GiB: refused by its size before it is read.
     let wd = Workdir::new();
-    let mut parts = workbook_parts();
+    let mut parts = workbook_parts("Users");
     parts.push((
         "xl/worksheets/sheet1.xml",
         Box::new(|w: &mut dyn Write| {

@@ -356,6 +356,24 @@ fn a_file_name_cannot_forge_a_line_on_the_terminal() {
 }
 
 #[test]
+fn hidden_characters_in_duplicate_values_are_escaped() {
+    // The value a duplicate_in_file message echoes cannot drive a terminal or a
+    // spreadsheet: the escape character is written <U+001B>.
+    let wd = Workdir::new();
+    wd.write(
+        "users.csv",
+        "User Name,Display Name,Employee ID\r\nanna@contoso.com,Anna,E\u{1b}1\r\nbob@contoso.com,Bob,E\u{1b}1\r\n",
+    );
+    assert_eq!(wd.import("users.csv", "out.csv", &[]), 1);
+    assert_eq!(
+        wd.results("out.csv"),
+        "Line,User Name,Display Name,Status,Password,Licenses,Warnings,Errors\n\
+         2,anna@contoso.com,Anna,failed,,,,invalid_value: Employee ID contains the control character U+001B\n\
+         3,bob@contoso.com,Bob,failed,,,,invalid_value: Employee ID contains the control character U+001B | duplicate_in_file: Employee ID E<U+001B>1 is also on line 2\n"
+    );
+}
+
+#[test]
 fn tenant_and_columns_files_are_small_regular_files() {
     let wd = Workdir::new();
     wd.write("users.csv", &csv(USERS));

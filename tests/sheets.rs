@@ -3,6 +3,7 @@
 
 use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook, XlsxError};
 
+use crate::package;
 use crate::workdir::Workdir;
 
 fn samples(name: &str) -> String {
@@ -604,5 +605,30 @@ Line,User Name,Display Name,Status,Password,Licenses,Warnings,Errors
     assert_eq!(
         wd.query("SELECT employee_id, department, block_sign_in FROM users"),
         [["1001", "2026-03-01", "1"]]
+    );
+}
+
+#[test]
+fn hidden_characters_in_a_sheet_name_are_escaped_in_errors() {
+    // A sheet name that would clear the terminal is shown as <U+001B>[2J.
+    let wd = Workdir::new();
+    let mut parts = package::workbook_parts("Users\u{1b}[2J");
+    parts.push((
+        "xl/worksheets/sheet1.xml",
+        Box::new(|w: &mut dyn std::io::Write| {
+            let row = package::cell("A1", "User Name");
+            write!(
+                w,
+                "{}<row r=\"1\">{row}</row>{}",
+                package::SHEET_START,
+                package::SHEET_END
+            )
+            .unwrap()
+        }),
+    ));
+    package::package(&wd, "in.xlsx", parts);
+    assert_eq!(
+        fatal(&wd, &["in.xlsx", "--sheet", "Staff"]),
+        "onboard: error: in.xlsx: there is no sheet `Staff`; the sheets are `Users<U+001B>[2J`"
     );
 }

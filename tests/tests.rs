@@ -10,6 +10,7 @@ mod hostile;
 mod import;
 mod inputs;
 mod limits;
+mod package;
 mod properties;
 mod scheduler;
 mod security;
