@@ -18,7 +18,8 @@ use crate::plan::{OnExisting, OnShortage};
 /// embedded directory and writes a result CSV.
 ///
 /// Exit codes: 0 all rows fine, 1 some rows failed (the rest committed), 2 fatal error
-/// (nothing written), 3 more rows failed than --max-failed allows (nothing committed).
+/// (nothing written), 3 more rows failed than --max-failed allows (nothing committed),
+/// 130 stopped by Ctrl-C or SIGTERM before the commit (nothing committed).
 #[derive(Debug, Parser)]
 #[command(
     name = "onboard",
@@ -101,6 +102,9 @@ pub enum Command {
     /// Show the import history, newest first (dry runs are not recorded).
     #[command(after_help = RUNS_EXAMPLES)]
     Runs(RunsArgs),
+    /// Write a starter tenant file: domains, a licence and the password policy, commented.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
     /// Print a shell completion script.
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions(CompletionsArgs),
@@ -114,7 +118,8 @@ pub enum Command {
 
 const EXAMPLES: &str = "\
 Examples:
-  # Start from an empty template, check the filled-in file, then import it
+  # First steps: a tenant file to edit, an empty template, a check, the import
+  onboard tenant init --name Contoso --domain contoso.com
   onboard template > new-hires.csv
   onboard import new-hires.csv --dry-run -o new-hires.check.csv
   onboard import new-hires.csv
@@ -221,6 +226,14 @@ pub struct ImportArgs {
     /// Allow the Global Administrator role in the Roles column.
     #[arg(long)]
     pub allow_global_admin: bool,
+    /// Licences for every row whose Licenses cell is empty or whose file has no such
+    /// column, as the admin center's wizard gives them to a whole upload.
+    #[arg(long, value_name = "SKU[+SKU...]")]
+    pub license: Option<String>,
+    /// Usage location for every row whose cell is empty or whose file has no such
+    /// column (over the tenant's default).
+    #[arg(long, value_name = "CC")]
+    pub usage_location: Option<String>,
     /// Threads for the rows [default: number of CPUs]: 1 reads, checks, decides and
     /// writes on one thread (one core); N >= 2 gives reading, deciding and writing a
     /// thread each and N workers that check rows (an import into an empty directory,
@@ -295,6 +308,38 @@ pub struct ManArgs {
     #[arg(long, requires = "output")]
     pub force: bool,
 }
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Write a commented starter tenant file to edit (to --tenant's path, tenant.toml
+    /// unless given, or -o FILE); never over an existing file without --force.
+    #[command(after_help = TENANT_EXAMPLES)]
+    Init(TenantInitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TenantInitArgs {
+    /// Write to FILE [default: the --tenant path].
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+    /// The organisation's name.
+    #[arg(long, default_value = "My organisation")]
+    pub name: String,
+    /// A verified domain (repeat for more); the first is the default domain.
+    #[arg(long = "domain", value_name = "DOMAIN", default_values_t = ["example.com".to_string()])]
+    pub domains: Vec<String>,
+}
+
+const TENANT_EXAMPLES: &str = "\
+Examples:
+  # A starter tenant.toml in this folder, then edit its licences and seats
+  onboard tenant init --name Contoso --domain contoso.com --domain fabrikam.nl
+
+  # Somewhere else
+  onboard tenant init -o /etc/onboard/tenant.toml";
 
 #[derive(Debug, Args)]
 pub struct TemplateArgs {

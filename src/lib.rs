@@ -11,6 +11,7 @@ pub mod cli;
 pub mod cmd;
 pub mod exit;
 pub mod import;
+pub mod interrupt;
 pub mod logging;
 pub mod password;
 pub mod plan;

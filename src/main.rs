@@ -10,6 +10,13 @@ fn main() -> ExitCode {
     let log_format = cli.global.log_format;
     match onboard::cmd::run(cli) {
         Ok(code) => ExitCode::from(code),
+        Err(e)
+            if e.downcast_ref::<onboard::interrupt::Interrupted>()
+                .is_some() =>
+        {
+            eprintln!("onboard: {e}");
+            ExitCode::from(onboard::interrupt::EXIT_CODE)
+        }
         Err(e) => {
             let message = format!("{e:#}");
             match log_format {

@@ -82,6 +82,12 @@ pub struct Tenant {
 impl Tenant {
     /// Reads and checks a tenant file; every error names the file and line.
     pub fn load(path: &Path) -> Result<Tenant> {
+        if std::fs::metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+            bail!(
+                "tenant file {} does not exist; `onboard tenant init` writes one to edit (or name another with --tenant)",
+                path.display()
+            );
+        }
         let bytes = crate::read::read_small_file(path, "tenant file")?;
         let text = match String::from_utf8(bytes) {
             Ok(text) => text,

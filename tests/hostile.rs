@@ -1389,6 +1389,6 @@ fn tenant_missing() {
     );
     assert_eq!(
         fatal(&wd, "in.csv"),
-        "onboard: error: cannot read tenant file tenant.toml: No such file or directory (os error 2)"
+        "onboard: error: tenant file tenant.toml does not exist; `onboard tenant init` writes one to edit (or name another with --tenant)"
     );
 }

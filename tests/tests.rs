@@ -3,6 +3,7 @@
 
 mod workdir;
 
+mod admin_files;
 mod commands;
 mod crash;
 mod errors;
@@ -15,3 +16,4 @@ mod properties;
 mod scheduler;
 mod security;
 mod sheets;
+mod signals;

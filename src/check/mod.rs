@@ -9,4 +9,4 @@ pub mod policy;
 pub mod roles;
 pub mod rules;
 
-pub use rules::Rules;
+pub use rules::{RowDefaults, Rules};

@@ -20,8 +20,79 @@ pub struct Rules<'a> {
     columns: &'a Columns,
     allow_global_admin: bool,
     default_usage_location: Option<&'static str>,
+    /// `--license`: the Licenses of a row whose cell is empty.
+    default_licenses: Option<&'a str>,
     /// The most `+` signs in one of the tenant's licence names or SKUs.
     license_plus: usize,
+}
+
+/// The admin center wizard's choices for a whole upload (`import --license`,
+/// `--usage-location`): the licences and the usage location of every row whose cell is
+/// empty, or whose file has no such column.
+#[derive(Debug, Clone, Default)]
+pub struct RowDefaults {
+    pub licenses: Option<String>,
+    pub usage_location: Option<&'static str>,
+}
+
+impl RowDefaults {
+    pub const NONE: RowDefaults = RowDefaults {
+        licenses: None,
+        usage_location: None,
+    };
+
+    /// Checks the options against the tenant: an unknown licence or country is an error
+    /// naming the option.
+    pub fn parse(
+        tenant: &Tenant,
+        licenses: Option<&str>,
+        usage_location: Option<&str>,
+    ) -> anyhow::Result<RowDefaults> {
+        let usage_location = match usage_location {
+            None => None,
+            Some(code) => Some(countries::canonical(code.trim()).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--usage-location `{}` is not an ISO 3166-1 alpha-2 country code (such as US, NL, DE)",
+                    printable(code)
+                )
+            })?),
+        };
+        if let Some(cell) = licenses {
+            let plus = license_plus(tenant);
+            let known = |name: &str| tenant.license_index(name).is_some();
+            let items = split_names(cell.trim(), plus, known);
+            if items.is_empty() {
+                anyhow::bail!("--license is empty; give a SKU such as ENTERPRISEPACK");
+            }
+            for item in items {
+                let sku = item.rsplit_once(':').map_or(item, |(_, sku)| sku.trim());
+                if tenant.license_index(sku).is_none() {
+                    let known: Vec<&str> = tenant.licenses.iter().map(|l| l.sku.as_str()).collect();
+                    anyhow::bail!(
+                        "--license: `{}` is not a licence of {} (known: {})",
+                        printable(item),
+                        tenant.name,
+                        known.join(", ")
+                    );
+                }
+            }
+        }
+        Ok(RowDefaults {
+            licenses: licenses.map(|l| l.trim().to_string()),
+            usage_location,
+        })
+    }
+}
+
+/// The most `+` signs in one of the tenant's licence names or SKUs.
+fn license_plus(tenant: &Tenant) -> usize {
+    tenant
+        .licenses
+        .iter()
+        .flat_map(|l| [&l.sku, &l.name])
+        .map(|name| name.matches('+').count())
+        .max()
+        .unwrap_or(0)
 }
 
 /// The most `+` signs in an admin role name: none has one; room for new ones.
@@ -41,21 +112,28 @@ const LOCAL_PART_SYMBOLS: &[u8] = b"'.-_!#^~";
 
 impl<'a> Rules<'a> {
     pub fn new(tenant: &'a Tenant, columns: &'a Columns, allow_global_admin: bool) -> Rules<'a> {
+        Rules::with_defaults(tenant, columns, allow_global_admin, &RowDefaults::NONE)
+    }
+
+    /// [`Rules::new`] with the wizard's choices for every row.
+    pub fn with_defaults(
+        tenant: &'a Tenant,
+        columns: &'a Columns,
+        allow_global_admin: bool,
+        defaults: &'a RowDefaults,
+    ) -> Rules<'a> {
         Rules {
             tenant,
             columns,
             allow_global_admin,
-            default_usage_location: tenant
-                .default_usage_location
-                .as_deref()
-                .and_then(countries::canonical),
-            license_plus: tenant
-                .licenses
-                .iter()
-                .flat_map(|l| [&l.sku, &l.name])
-                .map(|name| name.matches('+').count())
-                .max()
-                .unwrap_or(0),
+            default_usage_location: defaults.usage_location.or_else(|| {
+                tenant
+                    .default_usage_location
+                    .as_deref()
+                    .and_then(countries::canonical)
+            }),
+            default_licenses: defaults.licenses.as_deref(),
+            license_plus: license_plus(tenant),
         }
     }
 
@@ -339,7 +417,10 @@ impl<'a> Rules<'a> {
             errors,
             ..
         } = row;
-        let cell = cell_of(record, self.columns, Field::Licenses);
+        let cell = match cell_of(record, self.columns, Field::Licenses) {
+            "" => self.default_licenses.unwrap_or(""),
+            cell => cell,
+        };
         let apps = cell_of(record, self.columns, Field::DisabledApps);
         if too_long_for_names(cell) || too_long_for_names(apps) {
             return;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use crate::check::RowDefaults;
 use crate::cli::{GlobalArgs, ImportArgs};
 use crate::import::{self, ImportJob};
 use crate::logging::LogFormat;
@@ -17,7 +18,13 @@ use crate::write::file::{Kept, Target};
 use crate::write::result::Destination;
 
 pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
+    crate::interrupt::install();
     let tenant = Tenant::load(&global.tenant)?;
+    let defaults = RowDefaults::parse(
+        &tenant,
+        args.license.as_deref(),
+        args.usage_location.as_deref(),
+    )?;
     let mapping = args.columns.as_deref().map(Mapping::load).transpose()?;
     if let Some(m) = &mapping {
         m.check_tenant(&tenant)?;
@@ -71,6 +78,7 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
         on_shortage: args.on_shortage,
         max_failed: args.max_failed,
         allow_global_admin: args.allow_global_admin,
+        defaults,
         jobs,
         lock_timeout: Duration::from_secs(args.lock_timeout),
         progress: progress.bar(),
@@ -78,6 +86,15 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
     };
     let (summary, end) = import::run(job)?;
     progress.done();
+    if crate::interrupt::requested() {
+        // The signal came after the commit: the run finished, its users exist and the
+        // result file is in place; the summary is left out.
+        eprintln!(
+            "onboard: interrupted after the commit: the users are in the directory and the result file is in place{}",
+            if job_summary.is_some() { "; the summary was not written" } else { "" }
+        );
+        return Ok(end.exit_code());
+    }
     if let Some(target) = &job_summary {
         // Checked before the run, so this fails only on a full disk or the like; the run
         // has committed, so its exit code stands.

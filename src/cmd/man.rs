@@ -19,6 +19,7 @@ pub fn run(args: ManArgs) -> Result<u8> {
     let page = render()?;
     match &args.output {
         Some(path) => {
+            crate::interrupt::install();
             // A manual page is for everyone to read: 0644.
             let target = Target {
                 path: path.clone(),

@@ -6,6 +6,7 @@ mod man;
 mod runs;
 mod seats;
 mod template;
+mod tenant;
 mod users;
 
 use anyhow::Result;
@@ -19,6 +20,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Seats(args) => seats::run(&cli.global, args),
         Command::Users(args) => users::run(&cli.global, args),
         Command::Template(args) => template::run(args),
+        Command::Tenant(command) => tenant::run(&cli.global, command),
         Command::Runs(args) => runs::run(&cli.global, args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),

@@ -16,6 +16,7 @@ pub fn run(global: &GlobalArgs, args: UsersArgs) -> Result<u8> {
     let dir = Directory::open(&global.directory, Access::Read, Duration::from_secs(10))?;
     match &args.output {
         Some(path) => {
+            crate::interrupt::install();
             let target = Target {
                 path: path.clone(),
                 what: "output file",

@@ -53,6 +53,9 @@ impl Run<'_> {
             pause_point("staged");
             match (directory, job.dry_run) {
                 (Some(d), false) => {
+                    // The last moment to stop: the staged file is dropped, the transaction
+                    // rolled back. After the commit a signal waits for the rename.
+                    crate::interrupt::check()?;
                     let skus: Vec<&str> = tenant.licenses.iter().map(|l| l.sku.as_str()).collect();
                     let t = Instant::now();
                     d.build_indexes()?;
@@ -158,15 +161,16 @@ impl Run<'_> {
 }
 
 /// A crash-test hook: with `ONBOARD_PAUSE_AT=<point>` in the environment, the run stops
-/// at that point (`staged`: result file complete, not committed; `committed`: committed,
-/// result file not renamed) so a test can kill it there, or act and then let it go on by
-/// creating the file named by `ONBOARD_RESUME_ON`. Does nothing otherwise.
-fn pause_point(point: &str) {
+/// at that point (`reading`: after each full batch of rows while more follow; `staged`: result file
+/// complete, not committed; `committed`: committed, result file not renamed) so a test
+/// can kill it there, or act and then let it go on by creating the file named by
+/// `ONBOARD_RESUME_ON` (or by a signal, see [`crate::interrupt`]). Does nothing otherwise.
+pub(super) fn pause_point(point: &str) {
     if std::env::var_os("ONBOARD_PAUSE_AT").is_some_and(|p| p == point) {
         eprintln!("onboard: paused at {point}");
         let resume = std::env::var_os("ONBOARD_RESUME_ON").map(std::path::PathBuf::from);
         for _ in 0..6000 {
-            if resume.as_ref().is_some_and(|r| r.exists()) {
+            if resume.as_ref().is_some_and(|r| r.exists()) || crate::interrupt::requested() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(100));

@@ -21,7 +21,7 @@ use anyhow::{Context, Result};
 use indicatif::ProgressBar;
 use tracing::{debug, info};
 
-use crate::check::Rules;
+use crate::check::{RowDefaults, Rules};
 use crate::plan::{OnExisting, OnShortage, Planner, SeatPool};
 use crate::read::{Input, ReadOptions};
 use crate::store::{Access, Directory};
@@ -82,6 +82,8 @@ pub struct ImportJob {
     pub on_shortage: OnShortage,
     pub max_failed: Option<MaxFailed>,
     pub allow_global_admin: bool,
+    /// `--license` and `--usage-location`, checked against the tenant.
+    pub defaults: RowDefaults,
     pub jobs: usize,
     pub lock_timeout: Duration,
     pub progress: ProgressBar,
@@ -219,7 +221,7 @@ impl Run<'_> {
         let input_hash = input.hash();
         let not_utf8 = input.not_utf8();
         let encoding = input.encoding.name();
-        let rules = Rules::new(tenant, &columns, job.allow_global_admin);
+        let rules = Rules::with_defaults(tenant, &columns, job.allow_global_admin, &job.defaults);
         let file_len = std::fs::metadata(&job.input).map(|m| m.len()).unwrap_or(0);
         let mut planner = Planner::new(
             tenant,

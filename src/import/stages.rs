@@ -436,6 +436,7 @@ fn store_batch(d: &Directory, tenant: &Tenant, columns: &Columns, batch: &[Row])
 /// Fills `batch` with up to [`BATCH`] rows, refilling the rows it has; `false` when the
 /// input has ended.
 fn fill_batch(input: &mut Input, batch: &mut Vec<Row>) -> Result<bool> {
+    crate::interrupt::check()?;
     let mut n = 0;
     let mut bytes = 0;
     let result = loop {
@@ -457,6 +458,9 @@ fn fill_batch(input: &mut Input, batch: &mut Vec<Row>) -> Result<bool> {
         }
     };
     batch.truncate(n);
+    if matches!(result, Ok(true)) {
+        super::finish::pause_point("reading");
+    }
     result
 }
 

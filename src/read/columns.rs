@@ -473,6 +473,61 @@ mod tests {
         }
     }
 
+    /// The names tables of docs/input.md, built from [`FIELDS`], [`LOCALISED`] and
+    /// [`UNKEPT_PROPERTIES`].
+    fn names_tables() -> String {
+        let code = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut out = String::from(
+            "| Column | Entra ID template | Graph properties | Other names |\n| --- | --- | --- | --- |\n",
+        );
+        for f in &FIELDS {
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} |\n",
+                f.header,
+                f.entra_header.map_or(String::new(), |h| format!("`{h}`")),
+                code(f.entra_properties),
+                code(f.aliases)
+            ));
+        }
+        out.push_str("\n| Column |");
+        for (language, _) in LOCALISED {
+            out.push_str(&format!(" {language} |"));
+        }
+        out.push_str("\n| --- |");
+        for _ in LOCALISED {
+            out.push_str(" --- |");
+        }
+        out.push('\n');
+        for (i, f) in FIELDS.iter().take(16).enumerate() {
+            out.push_str(&format!("| `{}` |", f.header));
+            for (_, headers) in LOCALISED {
+                out.push_str(&format!(" `{}` |", headers[i]));
+            }
+            out.push('\n');
+        }
+        out.push_str(&format!(
+            "\nLeft out with a warning: {}.\n",
+            code(UNKEPT_PROPERTIES)
+        ));
+        out
+    }
+
+    #[test]
+    fn the_docs_list_every_name() {
+        let docs = include_str!("../../docs/input.md");
+        let tables = names_tables();
+        assert!(
+            docs.contains(&tables),
+            "docs/input.md should hold these tables, as generated from the code:\n{tables}"
+        );
+    }
+
     #[test]
     fn graph_powershell_and_german_headers() {
         let c = Columns::from_header(

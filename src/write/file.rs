@@ -150,6 +150,8 @@ pub fn write(target: &Target, fill: impl FnOnce(&mut dyn Write) -> Result<()>) -
     tmp.as_file()
         .sync_all()
         .with_context(|| format!("cannot write {} {shown}", target.what))?;
+    // After Ctrl-C the file is not put in place; dropping `tmp` removes it.
+    crate::interrupt::check()?;
     let persisted = if target.force {
         tmp.persist(&target.path)
     } else {
