@@ -455,6 +455,49 @@ mod tests {
         assert_eq!(e.to_string(), "line 1: the header line has no column names");
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { failure_persistence: None, ..Default::default() })]
+        /// Any name, in any case and with spaces around it and doubled inside, names the
+        /// field it was listed for, in a header of its own and beside the required ones.
+        #[test]
+        fn every_name_in_any_case_names_its_field(
+            pick in 0usize..1000,
+            flips in proptest::collection::vec(proptest::bool::ANY, 64),
+            pad in 0usize..3,
+        ) {
+            let (listed, field) = {
+                let all: Vec<(&str, Field)> = FIELDS
+                    .iter()
+                    .flat_map(|f| {
+                        std::iter::once(f.header)
+                            .chain(f.entra_properties.iter().copied())
+                            .chain(f.aliases.iter().copied())
+                            .map(move |n| (n, f.field))
+                    })
+                    .chain(LOCALISED.iter().flat_map(|(_, headers)| {
+                        headers.iter().enumerate().map(|(i, h)| (*h, FIELDS[i].field))
+                    }))
+                    .collect();
+                all[pick % all.len()]
+            };
+            let cased: String = listed
+                .chars()
+                .zip(flips.iter().cycle())
+                .map(|(c, &up)| if up { c.to_uppercase().collect::<String>() } else { c.to_lowercase().collect() })
+                .collect();
+            let spaced = format!("{}{}{}", " ".repeat(pad), cased.replace(' ', &" ".repeat(pad + 1)), " ".repeat(pad));
+            proptest::prop_assert_eq!(field_of_header(&spaced), Some(field), "{:?}", spaced);
+            let mut header = vec![spaced.as_str()];
+            for required in ["User Name", "Display Name"] {
+                if field_of_header(required) != Some(field) {
+                    header.push(required);
+                }
+            }
+            let columns = Columns::from_header(header, 1, false).unwrap();
+            proptest::prop_assert_eq!(columns.get(field), Some(0));
+        }
+    }
+
     #[test]
     fn every_name_names_one_field() {
         // No name (after normalising) is given to two fields, and each resolves to the
