@@ -277,6 +277,13 @@ pub struct UsersArgs {
     /// Write to FILE instead of stdout (mode 0600: it holds personal data).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// List the offboarded users (not yet purged) with the time they were offboarded.
+    #[arg(long, conflicts_with = "unlicensed")]
+    pub deleted: bool,
+    /// List the active users without a licence, with the days since they had one (the
+    /// admin center disables an unlicensed user's mailbox after 30 days).
+    #[arg(long)]
+    pub unlicensed: bool,
     /// Overwrite an existing FILE.
     #[arg(long, requires = "output")]
     pub force: bool,

@@ -328,6 +328,16 @@ impl<'a> Planner<'a> {
         };
         match existing {
             None => self.plan_create(p),
+            Some(user) if user.deleted_at.is_some() => {
+                // An offboarded user's name stays theirs until purged.
+                let msg = format!(
+                    "{} is an offboarded user (since {}); `onboard restore` brings them back, and the name is free once purged",
+                    printable(&user.user_name),
+                    user.deleted_at.as_deref().unwrap_or_default()
+                );
+                p.row.error(Code::AlreadyExists, msg);
+                p.status = Some(Status::Failed);
+            }
             Some(user) if self.someone_else(&p.row, &user) => {
                 let stored = printable(&user.profile[EMPLOYEE_ID]);
                 let msg = format!(

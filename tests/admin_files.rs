@@ -35,9 +35,7 @@ fn workdir() -> Workdir {
 
 /// `onboard users`: the directory as CSV.
 fn listing(wd: &Workdir) -> String {
-    let out = wd.onboard(&["users"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    String::from_utf8(out.stdout).unwrap().replace("\r\n", "\n")
+    wd.listing(&[]).0
 }
 
 /// Runs `onboard import ARGS`; returns the exit code and stderr.
@@ -51,7 +49,7 @@ fn import(wd: &Workdir, args: &[&str]) -> (i32, String) {
     )
 }
 
-const LISTING_HEADER: &str = "User Name,Display Name,First Name,Last Name,Job Title,Department,Office Number,Office Phone,Mobile Phone,Fax,Alternate email address,Address,City,State or Province,ZIP or Postal Code,Country or Region,Employee ID,Usage Location,Licenses,Disabled Apps,Roles,Block Sign In\n";
+const LISTING_HEADER: &str = "User Name,Display Name,First Name,Last Name,Job Title,Department,Office Number,Office Phone,Mobile Phone,Fax,Alternate email address,Address,City,State or Province,ZIP or Postal Code,Country or Region,Employee ID,Usage Location,Licenses,Disabled Apps,Roles,Block Sign In,Object ID\n";
 
 #[test]
 fn the_entra_bulk_create_example_with_16_fields_under_17_headers() {
@@ -81,8 +79,8 @@ Dana Reyes,dana@contoso.com,C0rrect-Horse!,Yes,Dana,Reyes,Analyst,Finance,US,2 M
         listing(&wd),
         format!(
             "{LISTING_HEADER}\
-chris@contoso.com,Chris Green,Chris,Green,IT Manager,Information Technology,Building 1,'+1 555 0100,,,,1 Main St,Redmond,WA,98052,United States,,US,,,,No\n\
-dana@contoso.com,Dana Reyes,Dana,Reyes,Analyst,Finance,Building 2,'+1 555 0101,,,,2 Main St,Redmond,WA,98052,United States,,US,,,,Yes\n"
+chris@contoso.com,Chris Green,Chris,Green,IT Manager,Information Technology,Building 1,'+1 555 0100,,,,1 Main St,Redmond,WA,98052,United States,,US,,,,No,<object id>\n\
+dana@contoso.com,Dana Reyes,Dana,Reyes,Analyst,Finance,Building 2,'+1 555 0101,,,,2 Main St,Redmond,WA,98052,United States,,US,,,,Yes,<object id>\n"
         )
     );
 }
@@ -138,9 +136,9 @@ fn a_graph_export_with_account_enabled_and_unkept_properties() {
         listing(&wd),
         format!(
             "{LISTING_HEADER}\
-ann@contoso.com,Ann Lee,Ann,Lee,Engineer,R&D,B1,'+31 20 1,'+31 6 1,,ann@home.example,Kade 1,Delft,ZH,2611,Netherlands,E100,NL,,,,No\n\
-bo@contoso.com,Bo Ek,Bo,Ek,Clerk,Sales,B2,'+31 20 2,,,,,Ede,,,,E101,NL,,,,Yes\n\
-cy@contoso.com,Cy Oz,Cy,Oz,Clerk,Sales,,,,,,,,,,,E102,NL,,,,No\n"
+ann@contoso.com,Ann Lee,Ann,Lee,Engineer,R&D,B1,'+31 20 1,'+31 6 1,,ann@home.example,Kade 1,Delft,ZH,2611,Netherlands,E100,NL,,,,No,<object id>\n\
+bo@contoso.com,Bo Ek,Bo,Ek,Clerk,Sales,B2,'+31 20 2,,,,,Ede,,,,E101,NL,,,,Yes,<object id>\n\
+cy@contoso.com,Cy Oz,Cy,Oz,Clerk,Sales,,,,,,,,,,,E102,NL,,,,No,<object id>\n"
         )
     );
 }
@@ -177,8 +175,8 @@ lina@contoso.com;ليناء;حداد;لينا حداد;Beraterin;Verkauf;R 1.05;
         listing(&wd),
         format!(
             "{LISTING_HEADER}\
-jens@contoso.com,Jens Müller,Jens,Müller,Vertrieb,Verkauf,R 1.04,'+49 30 1234,'+49 170 1,,jens@privat.example,Hauptstr. 1,Berlin,BE,10115,Deutschland,,DE,,,,No\n\
-lina@contoso.com,لينا حداد,ليناء,حداد,Beraterin,Verkauf,R 1.05,'+49 30 1235,,,,,Berlin,BE,10115,Deutschland,,DE,,,,No\n"
+jens@contoso.com,Jens Müller,Jens,Müller,Vertrieb,Verkauf,R 1.04,'+49 30 1234,'+49 170 1,,jens@privat.example,Hauptstr. 1,Berlin,BE,10115,Deutschland,,DE,,,,No,<object id>\n\
+lina@contoso.com,لينا حداد,ليناء,حداد,Beraterin,Verkauf,R 1.05,'+49 30 1235,,,,,Berlin,BE,10115,Deutschland,,DE,,,,No,<object id>\n"
         )
     );
 }

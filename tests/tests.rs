@@ -12,6 +12,7 @@ mod import;
 mod inputs;
 mod limits;
 mod package;
+mod people;
 mod properties;
 mod scheduler;
 mod security;

@@ -183,6 +183,23 @@ impl Workdir {
             .collect()
     }
 
+    /// `onboard users ARGS` on stdout, LF-terminated, with the Object ID column (after
+    /// Block Sign In) checked to be a UUID and masked as `<object id>`; the Object IDs are
+    /// returned beside it, in row order.
+    pub fn listing(&self, args: &[&str]) -> (String, Vec<String>) {
+        let mut all = vec!["users"];
+        all.extend_from_slice(args);
+        let out = self.onboard(&all).output().expect("run onboard users");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).expect("UTF-8");
+        mask_object_ids(&text)
+    }
+
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
@@ -196,6 +213,9 @@ fn delimiter_of(text: &str) -> u8 {
 /// The Microsoft 365 header with the extension columns most tests need.
 pub const HEADER: &str = "User Name,First Name,Last Name,Display Name,Usage Location,Licenses,Disabled Apps,Roles,Password,Block Sign In,Employee ID,Alternate email address";
 
+/// The header of `onboard users`.
+pub const LISTING_HEADER: &str = "User Name,Display Name,First Name,Last Name,Job Title,Department,Office Number,Office Phone,Mobile Phone,Fax,Alternate email address,Address,City,State or Province,ZIP or Postal Code,Country or Region,Employee ID,Usage Location,Licenses,Disabled Apps,Roles,Block Sign In,Object ID\n";
+
 /// A CSV of [`HEADER`] and `rows` (each a full line), CRLF-terminated as Excel writes.
 pub fn csv(rows: &[&str]) -> String {
     let mut s = String::from(HEADER);
@@ -205,4 +225,39 @@ pub fn csv(rows: &[&str]) -> String {
         s.push_str("\r\n");
     }
     s
+}
+
+/// A listing of `onboard users` (CRLF) as LF text with its Object ID column masked, and
+/// the Object IDs; every one must be a version-4 UUID.
+pub fn mask_object_ids(text: &str) -> (String, Vec<String>) {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes());
+    let mut out = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    let mut ids = Vec::new();
+    let mut at = None;
+    for (i, rec) in rdr.records().enumerate() {
+        let mut cells: Vec<String> = rec
+            .expect("listing record")
+            .iter()
+            .map(str::to_string)
+            .collect();
+        if i == 0 {
+            at = cells.iter().position(|c| c == "Object ID");
+        } else if let Some(at) = at {
+            let id = std::mem::replace(&mut cells[at], "<object id>".to_string());
+            let parsed =
+                uuid::Uuid::parse_str(&id).unwrap_or_else(|e| panic!("Object ID {id}: {e}"));
+            assert_eq!(parsed.get_version_num(), 4, "{id}");
+            assert_eq!(parsed.to_string(), id, "lower-case hyphenated");
+            ids.push(id);
+        }
+        out.write_record(&cells).expect("write");
+    }
+    (
+        String::from_utf8(out.into_inner().expect("flush")).expect("UTF-8"),
+        ids,
+    )
 }

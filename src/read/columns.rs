@@ -177,6 +177,10 @@ impl Columns {
                     bracketed = true;
                     match field_of_property(prop) {
                         Some(f) => f,
+                        None if is_object_id(prop) => {
+                            fields.push(None);
+                            continue;
+                        }
                         None if is_unkept_property(prop) => {
                             warn!(
                                 "line {line}, column {column_no}: column `{}` is a Microsoft Graph property onboard does not keep; it is left out",
@@ -195,6 +199,10 @@ impl Columns {
                             account_enabled = true;
                         }
                         f
+                    }
+                    None if is_object_id(cell) => {
+                        fields.push(None);
+                        continue;
                     }
                     None if is_unkept_property(cell) => {
                         warn!(
@@ -337,6 +345,13 @@ static HEADER_NAMES: LazyLock<Vec<(String, Field)>> = LazyLock::new(|| {
     }
     names
 });
+
+/// The Object ID column of `onboard users` (and Entra's `objectId`): read back as
+/// nothing, without a warning, so a listing imports again as it is. Object IDs are the
+/// directory's to give.
+fn is_object_id(name: &str) -> bool {
+    matches!(normalise(name).as_str(), "object id" | "objectid")
+}
 
 fn is_unkept_property(name: &str) -> bool {
     let n = normalise(name);

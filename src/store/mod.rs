@@ -26,8 +26,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use rusqlite::{Connection, OpenFlags};
+use tracing::info;
 
-use crate::store::schema::{NEW_PAGE_SIZE, SCHEMA, SCHEMA_VERSION, UPGRADES};
+use crate::store::schema::{NEW_PAGE_SIZE, OBJECT_IDS_INDEX, SCHEMA, SCHEMA_VERSION, UPGRADES};
 use crate::store::users::PendingLicenses;
 
 pub use runs::{RunRecord, StagedRun};
@@ -43,6 +44,8 @@ pub struct Directory {
     bulk: bool,
     /// Licence rows not yet written: `(user id, index in skus)`; see [`Directory::flush`].
     pending_licenses: RefCell<PendingLicenses>,
+    /// When the transaction began (RFC 3339): the time of what it records.
+    now: String,
 }
 
 /// Opening mode.
@@ -78,7 +81,10 @@ impl Directory {
                 };
                 Connection::open_with_flags(path, mode | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             }
-            Access::Write => Connection::open(path),
+            Access::Write => {
+                create_private(path).with_context(|| format!("cannot create directory {shown}"))?;
+                Connection::open(path)
+            }
         }
         .with_context(|| format!("cannot open directory {shown}"))?;
         conn.busy_timeout(busy_timeout)?;
@@ -88,7 +94,17 @@ impl Directory {
             writable: access == Access::Write,
             bulk: false,
             pending_licenses: RefCell::default(),
+            now: String::new(),
         };
+        if !new_file {
+            // A newer onboard's file is refused before anything touches it.
+            let version = dir.version()?;
+            if version > SCHEMA_VERSION {
+                bail!(
+                    "{shown} was written by a newer onboard (schema {version}, this one knows {SCHEMA_VERSION}); use that version or a newer one"
+                );
+            }
+        }
         if access == Access::Write {
             // EXTRA: FULL, and in rollback-journal mode also the folder is synced after
             // the journal is deleted, which is what makes such a commit durable.
@@ -106,6 +122,27 @@ impl Directory {
         } else if !dir.has_schema()? {
             // A file that an interrupted first import left without tables: empty.
             return Ok(None);
+        } else if dir.version()? != SCHEMA_VERSION {
+            // Written by an older onboard: upgraded in place, in one transaction, before
+            // anything reads it (or refused, when a newer onboard wrote it).
+            drop(dir);
+            let writer =
+                Directory::open(path, Access::Write, busy_timeout)?.expect("a writable directory");
+            retry_busy(busy_timeout, || {
+                writer.conn.execute_batch("BEGIN IMMEDIATE")
+            })
+            .map_err(|e| busy_or(e, path, busy_timeout))?;
+            let upgraded = writer.upgrade(path);
+            if upgraded.is_err() {
+                writer.rollback();
+            }
+            upgraded?;
+            writer
+                .conn
+                .execute_batch("COMMIT")
+                .with_context(|| format!("cannot upgrade {shown}"))?;
+            drop(writer);
+            return Directory::open(path, access, busy_timeout);
         }
         dir.conn.execute_batch("PRAGMA cache_size = -8192;")?;
         Ok(Some(dir))
@@ -169,12 +206,26 @@ impl Directory {
     fn begin_write(&mut self, path: &Path, busy_timeout: Duration) -> Result<()> {
         retry_busy(busy_timeout, || self.conn.execute_batch("BEGIN IMMEDIATE"))
             .map_err(|e| busy_or(e, path, busy_timeout))?;
+        self.upgrade(path)?;
+        self.now = crate::write::summary::now_rfc3339();
+        self.run_row =
+            self.conn
+                .query_row("SELECT coalesce(max(id), 0) + 1 FROM runs", [], |r| {
+                    r.get(0)
+                })?;
+        Ok(())
+    }
+
+    /// Brings the schema up to date inside the transaction that holds the write lock: a
+    /// new file gets the tables, an older one its upgrades (in this one transaction, so a
+    /// failed or killed upgrade leaves the file as it was), a newer one is refused.
+    fn upgrade(&self, path: &Path) -> Result<()> {
         let version: i64 = self
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version > SCHEMA_VERSION {
             bail!(
-                "{} was written by a newer onboard (schema {version}); update onboard",
+                "{} was written by a newer onboard (schema {version}, this one knows {SCHEMA_VERSION}); use that version or a newer one",
                 path.display()
             );
         }
@@ -189,15 +240,44 @@ impl Directory {
                         })?;
                     }
                 }
+                if version < 3 {
+                    self.give_object_ids().with_context(|| {
+                        format!("cannot upgrade {} to schema 3", path.display())
+                    })?;
+                }
+                info!(
+                    directory = %path.display(),
+                    from = version,
+                    to = SCHEMA_VERSION,
+                    "directory upgraded"
+                );
             }
             self.conn
                 .execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
         }
-        self.run_row =
-            self.conn
-                .query_row("SELECT coalesce(max(id), 0) + 1 FROM runs", [], |r| {
-                    r.get(0)
-                })?;
+        Ok(())
+    }
+
+    fn version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// Gives every user without an Object ID one, then indexes them.
+    fn give_object_ids(&self) -> Result<()> {
+        let ids: Vec<i64> = self
+            .conn
+            .prepare("SELECT id FROM users WHERE object_id IS NULL")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut stmt = self
+            .conn
+            .prepare("UPDATE users SET object_id = ?2 WHERE id = ?1")?;
+        for id in ids {
+            stmt.execute(rusqlite::params![id, new_object_id()])?;
+        }
+        self.conn.execute_batch(OBJECT_IDS_INDEX)?;
         Ok(())
     }
 
@@ -235,6 +315,43 @@ impl Directory {
         self.pending_licenses.borrow_mut().rows.clear();
         let _ = self.conn.execute_batch("ROLLBACK");
     }
+}
+
+/// Creates the directory file, when there is none, readable by its owner only: it holds
+/// personal data. SQLite gives its journal and WAL files the same mode. An existing file
+/// that others may read is left as it is, with a warning.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    tracing::warn!(
+                        directory = %crate::row::printable(&path.display().to_string()),
+                        mode = %format!("{mode:04o}"),
+                        "the directory holds personal data but others may read it; `chmod 600` it (and its -wal and -shm files)"
+                    );
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// A new Object ID: a random (version 4) UUID, as Entra ID gives its objects.
+pub fn new_object_id() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
 /// SQLite's rollback journal of the directory at `path`.

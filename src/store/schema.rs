@@ -16,9 +16,16 @@ CREATE TABLE IF NOT EXISTS users (
     block_sign_in INTEGER NOT NULL DEFAULT 0,
     force_password_change INTEGER NOT NULL DEFAULT 1,
     created_run INTEGER NOT NULL,
-    updated_run INTEGER
+    updated_run INTEGER,
+    object_id TEXT,                     -- a random UUID, given at creation, never changed
+    deleted_at TEXT,                    -- offboarded (soft-deleted) at; NULL: active
+    deleted_run INTEGER,
+    unlicensed_since TEXT               -- when the user was last left without a licence
 );
 CREATE UNIQUE INDEX IF NOT EXISTS users_by_key ON users(user_key);
+CREATE UNIQUE INDEX IF NOT EXISTS users_by_object_id ON users(object_id);
+CREATE INDEX IF NOT EXISTS users_by_employee_id ON users(lower(employee_id))
+    WHERE employee_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS user_licenses (
     user_id INTEGER NOT NULL REFERENCES users(id),
     sku TEXT NOT NULL,
@@ -58,20 +65,48 @@ CREATE TABLE IF NOT EXISTS runs (
     result_file TEXT NOT NULL,
     staged_file TEXT NOT NULL,          -- where the result file sat until renamed into place
     staged_sha256 TEXT NOT NULL DEFAULT '', -- and what it held: only that file is renamed later
-    staged_size INTEGER NOT NULL DEFAULT 0
+    staged_size INTEGER NOT NULL DEFAULT 0,
+    kind TEXT NOT NULL DEFAULT 'import', -- import, offboard, restore, purge
+    offboarded INTEGER NOT NULL DEFAULT 0,
+    restored INTEGER NOT NULL DEFAULT 0,
+    purged INTEGER NOT NULL DEFAULT 0
 );
 "#;
 
 /// The schema this program writes; stored in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// What brings a directory of schema `N - 1` to schema `N`, for each `N` after 1; run in
 /// the transaction that first writes an older directory. A new file gets [`SCHEMA`].
-pub const UPGRADES: [(i64, &str); 1] = [(
-    2,
-    "ALTER TABLE runs ADD COLUMN staged_sha256 TEXT NOT NULL DEFAULT ''; \
-     ALTER TABLE runs ADD COLUMN staged_size INTEGER NOT NULL DEFAULT 0;",
-)];
+/// Schema 3's Object IDs are given to the existing users in Rust, after its SQL
+/// ([`crate::store::Directory`]), with the generator that gives new users theirs.
+pub const UPGRADES: [(i64, &str); 2] = [
+    (
+        2,
+        "ALTER TABLE runs ADD COLUMN staged_sha256 TEXT NOT NULL DEFAULT ''; \
+         ALTER TABLE runs ADD COLUMN staged_size INTEGER NOT NULL DEFAULT 0;",
+    ),
+    (
+        3,
+        "ALTER TABLE users ADD COLUMN object_id TEXT; \
+         ALTER TABLE users ADD COLUMN deleted_at TEXT; \
+         ALTER TABLE users ADD COLUMN deleted_run INTEGER; \
+         ALTER TABLE users ADD COLUMN unlicensed_since TEXT; \
+         UPDATE users SET unlicensed_since = \
+             (SELECT started_at FROM runs WHERE runs.id = users.created_run) \
+             WHERE NOT EXISTS (SELECT 1 FROM user_licenses WHERE user_id = users.id); \
+         ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'import'; \
+         ALTER TABLE runs ADD COLUMN offboarded INTEGER NOT NULL DEFAULT 0; \
+         ALTER TABLE runs ADD COLUMN restored INTEGER NOT NULL DEFAULT 0; \
+         ALTER TABLE runs ADD COLUMN purged INTEGER NOT NULL DEFAULT 0; \
+         CREATE INDEX IF NOT EXISTS users_by_employee_id ON users(lower(employee_id)) \
+             WHERE employee_id IS NOT NULL;",
+    ),
+];
+
+/// Gives every user without one an Object ID; the last step of the upgrade to schema 3.
+pub const OBJECT_IDS_INDEX: &str =
+    "CREATE UNIQUE INDEX IF NOT EXISTS users_by_object_id ON users(object_id);";
 
 /// Page size of a directory file this program creates; an existing file keeps its own.
 /// Bigger pages than SQLite's 4 KiB: fewer pages to write, balance and index.

@@ -16,12 +16,12 @@ fn profile_columns() -> String {
     PROFILE.map(|(_, column)| column).join(", ")
 }
 
-/// Creates a user: `?1`–`?6` as named, then the profile from `?7` on.
+/// Creates a user: `?1`–`?8` as named, then the profile from `?9` on.
 static INSERT_USER: LazyLock<String> = LazyLock::new(|| {
-    let values: Vec<String> = (1..=6 + PROFILE_LEN).map(|i| format!("?{i}")).collect();
+    let values: Vec<String> = (1..=8 + PROFILE_LEN).map(|i| format!("?{i}")).collect();
     format!(
         "INSERT INTO users (user_name, user_key, usage_location, block_sign_in, \
-         force_password_change, created_run, {}) VALUES ({})",
+         force_password_change, created_run, object_id, unlicensed_since, {}) VALUES ({})",
         profile_columns(),
         values.join(", ")
     )
@@ -41,10 +41,15 @@ static UPDATE_USER: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// The columns [`stored_user`] reads before the profile's.
+const USER_COLUMNS: &str =
+    "id, user_name, usage_location, block_sign_in, object_id, deleted_at, unlicensed_since";
+const PROFILE_AT: usize = 7;
+
 /// The user whose lower-cased name is `?1`, as [`stored_user`] reads it.
 static FIND_USER: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT id, user_name, usage_location, block_sign_in, {} FROM users WHERE user_key = ?1",
+        "SELECT {USER_COLUMNS}, {} FROM users WHERE user_key = ?1",
         profile_columns()
     )
 });
@@ -58,6 +63,11 @@ pub struct StoredUser {
     pub profile: Vec<String>,
     pub usage_location: Option<String>,
     pub block_sign_in: bool,
+    pub object_id: String,
+    /// When the user was offboarded; `None` for an active user.
+    pub deleted_at: Option<String>,
+    /// Since when the user has had no licence.
+    pub unlicensed_since: Option<String>,
     pub licenses: Vec<String>,
     pub disabled_apps: Vec<(String, String)>,
     pub roles: Vec<String>,
@@ -141,8 +151,10 @@ impl Directory {
     /// the planner has rejected every name seen twice, and the unique index would refuse
     /// the commit if one did.
     pub fn defer_indexes(&self) -> Result<()> {
-        self.conn
-            .execute_batch("DROP INDEX IF EXISTS users_by_key")?;
+        self.conn.execute_batch(
+            "DROP INDEX IF EXISTS users_by_key; DROP INDEX IF EXISTS users_by_object_id; \
+             DROP INDEX IF EXISTS users_by_employee_id;",
+        )?;
         Ok(())
     }
 
@@ -150,7 +162,12 @@ impl Directory {
     pub fn build_indexes(&self) -> Result<()> {
         self.flush()?;
         self.conn
-            .execute_batch("CREATE UNIQUE INDEX IF NOT EXISTS users_by_key ON users(user_key)")
+            .execute_batch(
+                "CREATE UNIQUE INDEX IF NOT EXISTS users_by_key ON users(user_key); \
+                 CREATE UNIQUE INDEX IF NOT EXISTS users_by_object_id ON users(object_id); \
+                 CREATE INDEX IF NOT EXISTS users_by_employee_id ON users(lower(employee_id)) \
+                     WHERE employee_id IS NOT NULL;",
+            )
             .context("cannot index the directory's users")
     }
 
@@ -163,8 +180,10 @@ impl Directory {
         stmt.raw_bind_parameter(4, u.block_sign_in)?;
         stmt.raw_bind_parameter(5, u.force_password_change)?;
         stmt.raw_bind_parameter(6, self.run_row)?;
+        stmt.raw_bind_parameter(7, super::new_object_id())?;
+        stmt.raw_bind_parameter(8, u.licenses.is_empty().then_some(self.now.as_str()))?;
         for (i, v) in u.profile.iter().enumerate() {
-            stmt.raw_bind_parameter(7 + i, (!v.is_empty()).then_some(*v))?;
+            stmt.raw_bind_parameter(9 + i, (!v.is_empty()).then_some(*v))?;
         }
         stmt.raw_execute()?;
         let id = self.conn.last_insert_rowid();
@@ -182,6 +201,12 @@ impl Directory {
             stmt.raw_bind_parameter(5 + i, (!v.is_empty()).then_some(*v))?;
         }
         stmt.raw_execute()?;
+        if !u.licenses.is_empty() {
+            let mut stmt = self.conn.prepare_cached(
+                "UPDATE users SET unlicensed_since = NULL WHERE id = ?1 AND unlicensed_since IS NOT NULL",
+            )?;
+            stmt.execute([id])?;
+        }
         self.add_grants(id, u)
     }
 
@@ -273,13 +298,24 @@ impl Directory {
         Ok(())
     }
 
-    /// Every user, ordered by name, with grants; for `onboard users`.
-    pub fn for_each_user(&self, mut f: impl FnMut(&StoredUser) -> Result<()>) -> Result<()> {
+    /// The users `which` selects, ordered by name, with grants; for `onboard users`.
+    pub fn for_each_user(
+        &self,
+        which: Listing,
+        mut f: impl FnMut(&StoredUser) -> Result<()>,
+    ) -> Result<()> {
         if !self.has_schema()? {
             return Ok(());
         }
+        let filter = match which {
+            Listing::Active => "deleted_at IS NULL",
+            Listing::Deleted => "deleted_at IS NOT NULL",
+            Listing::Unlicensed => {
+                "deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM user_licenses WHERE user_id = users.id)"
+            }
+        };
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT id, user_name, usage_location, block_sign_in, {} FROM users ORDER BY user_key",
+            "SELECT {USER_COLUMNS}, {} FROM users WHERE {filter} ORDER BY user_key",
             profile_columns()
         ))?;
         let mut rows = stmt.query([])?;
@@ -292,17 +328,33 @@ impl Directory {
     }
 }
 
-/// A user from a row of `id, user_name, usage_location, block_sign_in, <profile columns>`.
+/// Which users `onboard users` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    Active,
+    /// Offboarded, not yet purged.
+    Deleted,
+    /// Active users without a licence.
+    Unlicensed,
+}
+
+/// A user from a row of [`USER_COLUMNS`] and the profile columns.
 fn stored_user(r: &rusqlite::Row) -> rusqlite::Result<StoredUser> {
     let mut profile = Vec::with_capacity(PROFILE_LEN);
     for i in 0..PROFILE_LEN {
-        profile.push(r.get::<_, Option<String>>(4 + i)?.unwrap_or_default());
+        profile.push(
+            r.get::<_, Option<String>>(PROFILE_AT + i)?
+                .unwrap_or_default(),
+        );
     }
     Ok(StoredUser {
         id: r.get(0)?,
         user_name: r.get(1)?,
         usage_location: r.get(2)?,
         block_sign_in: r.get(3)?,
+        object_id: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+        deleted_at: r.get(5)?,
+        unlicensed_since: r.get(6)?,
         profile,
         ..StoredUser::default()
     })
