@@ -102,6 +102,17 @@ pub enum Command {
     /// Show the import history, newest first (dry runs are not recorded).
     #[command(after_help = RUNS_EXAMPLES)]
     Runs(RunsArgs),
+    /// Offboard the people a file names (User Name, Employee ID or Object ID): sign-in
+    /// blocked, licences and roles removed (the seats are free at once), restorable.
+    #[command(after_help = OFFBOARD_EXAMPLES)]
+    Offboard(PeopleArgs),
+    /// Restore offboarded people a file names (User Name or Object ID): a new password,
+    /// their licences served again.
+    #[command(after_help = RESTORE_EXAMPLES)]
+    Restore(RestoreArgs),
+    /// Remove offboarded users for good once they are past the retention days.
+    #[command(after_help = PURGE_EXAMPLES)]
+    Purge(PurgeArgs),
     /// Write a starter tenant file: domains, a licence and the password policy, commented.
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -315,6 +326,84 @@ pub struct ManArgs {
     #[arg(long, requires = "output")]
     pub force: bool,
 }
+
+#[derive(Debug, Args)]
+pub struct PeopleArgs {
+    /// The file naming the people: CSV or a workbook, with a User Name, Employee ID or
+    /// Object ID column (Entra ID's bulk delete template works as it is).
+    pub input: PathBuf,
+    /// The sheet of a workbook to read [default: the first visible one].
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
+    /// Decide every row and write the result file, but change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Result file [default: <input stem>.results.csv in the current folder].
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite an existing result file.
+    #[arg(long)]
+    pub force: bool,
+    /// Commit nothing (exit 3) if more rows than N, or than P% of the rows, fail or name
+    /// nobody.
+    #[arg(long, value_name = "N|P%")]
+    pub max_failed: Option<MaxFailed>,
+    /// Seconds to wait for another run that holds the directory.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub lock_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub people: PeopleArgs,
+    /// When the seats of a user's licences ran out meanwhile: restore without them and
+    /// warn, or fail the row.
+    #[arg(long, value_enum, default_value_t = OnShortage::Unlicensed)]
+    pub on_shortage: OnShortage,
+}
+
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    /// Purge users offboarded at least DAYS days ago [default: the tenant's
+    /// retention_days, 30 unless set]; 0 purges every offboarded user now.
+    #[arg(long, value_name = "DAYS")]
+    pub older_than: Option<u64>,
+    /// List what would be purged, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Result file [default: purge.results.csv in the current folder].
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite an existing result file.
+    #[arg(long)]
+    pub force: bool,
+    /// Seconds to wait for another run that holds the directory.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub lock_timeout: u64,
+}
+
+const OFFBOARD_EXAMPLES: &str = "\
+Examples:
+  # See what would happen, then do it
+  onboard offboard leavers.csv --dry-run -o leavers.check.csv
+  onboard offboard leavers.csv
+
+  # Entra ID's bulk delete template, as it is
+  onboard offboard UserDeleteTemplate.csv";
+
+const RESTORE_EXAMPLES: &str = "\
+Examples:
+  # Bring people back; their new passwords are in the result file
+  onboard restore returners.csv -o returners.results.csv";
+
+const PURGE_EXAMPLES: &str = "\
+Examples:
+  # Nightly, after the import: remove users offboarded more than retention_days ago
+  onboard purge -q
+
+  # Everyone offboarded, now
+  onboard purge --older-than 0";
 
 #[derive(Debug, Subcommand)]
 pub enum TenantCommand {

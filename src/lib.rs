@@ -8,12 +8,14 @@
 
 pub mod check;
 pub mod cli;
+pub mod clock;
 pub mod cmd;
 pub mod exit;
 pub mod import;
 pub mod interrupt;
 pub mod logging;
 pub mod password;
+pub mod people;
 pub mod plan;
 pub mod progress;
 pub mod read;

@@ -282,6 +282,9 @@ pub struct Columns {
     pub generated: usize,
     /// Whether the Block Sign In column is Graph's `accountEnabled`, its inverse.
     pub account_enabled: bool,
+    /// The Object ID column (`Object ID`, `objectId`): read by `offboard` and `restore`,
+    /// left out by an import.
+    pub object_id: Option<usize>,
 }
 
 impl Columns {
@@ -693,15 +696,19 @@ pub enum Status {
     Unchanged,
     Skipped,
     Failed,
+    /// A leaver: sign-in blocked, licences and roles removed, restorable for the tenant's
+    /// retention days.
+    Offboarded,
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [
+    pub const ALL: [Status; 6] = [
         Status::Created,
         Status::Updated,
         Status::Unchanged,
         Status::Skipped,
         Status::Failed,
+        Status::Offboarded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -711,6 +718,7 @@ impl Status {
             Status::Unchanged => "unchanged",
             Status::Skipped => "skipped",
             Status::Failed => "failed",
+            Status::Offboarded => "offboarded",
         }
     }
 }

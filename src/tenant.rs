@@ -28,6 +28,7 @@ struct RawTenant {
     domains: Spanned<Vec<Spanned<String>>>,
     default_domain: Option<Spanned<String>>,
     default_usage_location: Option<Spanned<String>>,
+    retention_days: Option<Spanned<i64>>,
     #[serde(default)]
     password: Option<RawPassword>,
     #[serde(default)]
@@ -77,6 +78,9 @@ pub struct Tenant {
     pub password_length: usize,
     pub force_change: bool,
     pub licenses: Vec<License>,
+    /// Days an offboarded user can be restored before `purge` removes them (default 30,
+    /// as Microsoft 365 keeps a deleted user).
+    pub retention_days: u64,
 }
 
 impl Tenant {
@@ -253,6 +257,15 @@ impl Tenant {
                 apps: l.apps.iter().map(|a| a.trim().to_string()).collect(),
             });
         }
+        let retention_days = match raw.retention_days {
+            None => 30,
+            Some(days) if (0..=36_500).contains(days.get_ref()) => *days.get_ref() as u64,
+            Some(days) => bail!(
+                "line {}: retention_days must be 0 to 36500, not {}",
+                at(days.span()),
+                days.get_ref()
+            ),
+        };
         Ok(Tenant {
             name: raw.name,
             domains,
@@ -261,6 +274,7 @@ impl Tenant {
             password_length,
             force_change,
             licenses,
+            retention_days,
         })
     }
 

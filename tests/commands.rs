@@ -331,12 +331,13 @@ fn runs_lists_committed_imports_newest_first() {
     let lines: Vec<&str> = csv_out.lines().collect();
     assert_eq!(
         lines[0],
-        "Run ID,Started,Finished,Input,Input SHA-256,Rows,Created,Updated,Unchanged,Skipped,Failed,Result File"
+        "Run ID,Started,Finished,Input,Input SHA-256,Rows,Created,Updated,Unchanged,Skipped,Failed,Result File,Kind,Offboarded,Restored,Purged"
     );
     assert_eq!(lines.len(), 3);
     assert!(lines[1].contains("/more.csv,"));
     assert!(lines[1].contains(",3,1,0,0,1,1,"));
     assert!(lines[2].contains(",2,2,0,0,0,0,"));
+    assert!(lines[1].ends_with(",import,0,0,0"), "{}", lines[1]);
 
     let table = stdout(&wd, &["runs"]);
     let lines: Vec<&str> = table.lines().collect();
@@ -398,7 +399,7 @@ fn runs_of_a_missing_directory_is_just_the_header() {
     );
     assert_eq!(
         stdout(&wd, &["runs", "--format", "csv"]),
-        "Run ID,Started,Finished,Input,Input SHA-256,Rows,Created,Updated,Unchanged,Skipped,Failed,Result File\n"
+        "Run ID,Started,Finished,Input,Input SHA-256,Rows,Created,Updated,Unchanged,Skipped,Failed,Result File,Kind,Offboarded,Restored,Purged\n"
     );
     assert_eq!(stdout(&wd, &["runs", "--format", "json"]), "[]\n");
     assert!(!wd.exists("onboard.db"));

@@ -24,8 +24,11 @@ fn upgraded_workdir() -> Workdir {
     let wd = Workdir::new();
     std::fs::copy(fixture("directory-v2.db"), wd.path("onboard.db")).unwrap();
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(wd.path("onboard.db"), std::fs::Permissions::from_mode(0o600))
-        .unwrap();
+    std::fs::set_permissions(
+        wd.path("onboard.db"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
     std::fs::copy(
         format!("{}/samples/tenant.toml", env!("CARGO_MANIFEST_DIR")),
         wd.path("tenant.toml"),
@@ -182,4 +185,346 @@ fn the_directory_is_created_readable_by_its_owner_only() {
         "{stderr}"
     );
     assert_eq!(mode("onboard.db"), 0o644, "left as it is");
+}
+
+/// A directory of four people: Anna (E3 + EMS, a role), Bob (E3), Carl (no licence),
+/// Dora (E3); the tenant has 3 E3 seats and 1 EMS seat, so all E3 seats are taken.
+fn four_people() -> Workdir {
+    let wd = Workdir::new();
+    wd.write(
+        "users.csv",
+        &workdir::csv(&[
+            "anna@contoso.com,Anna,Smit,Anna Smit,,SPE_E3+EMS,,Helpdesk Administrator,,,E1,",
+            "bob@contoso.com,Bob,,Bob Jansen,,SPE_E3,,,,,E2,",
+            "carl@contoso.com,Carl,,Carl de Wit,,,,,,,E3,",
+            "dora@contoso.com,Dora,,Dora Bos,,SPE_E3,,,,,E4,",
+        ]),
+    );
+    assert_eq!(wd.import("users.csv", "users.out.csv", &[]), 0);
+    wd
+}
+
+/// `onboard ARGS` (run with the work folder's tenant and directory): exit code and
+/// stderr.
+fn run(wd: &Workdir, args: &[&str]) -> (i32, String) {
+    let out = wd.onboard(args).output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The Object ID of `user_name`.
+fn object_id(wd: &Workdir, user_name: &str) -> String {
+    wd.query(&format!(
+        "SELECT object_id FROM users WHERE user_key = '{user_name}'"
+    ))[0][0]
+        .clone()
+}
+
+const RESULTS: &str = "Line,User Name,Display Name,Status,Password,Licenses,Warnings,Errors\n";
+
+#[test]
+fn offboarding_frees_the_seats_at_once_and_restoring_serves_them_again() {
+    let wd = four_people();
+    let anna = object_id(&wd, "anna@contoso.com");
+    // By User Name, Employee ID and Object ID; nobody; twice; a bad Object ID (an empty
+    // row is skipped, as in an import).
+    wd.write(
+        "leavers.csv",
+        &format!(
+            "User Name,Employee ID,Object ID\r\n\
+             ,,{}\r\n\
+             bob@contoso.com,,\r\n\
+             ,e4,\r\n\
+             nobody@contoso.com,,\r\n\
+             ANNA@contoso.com,,\r\n\
+             ,,not-a-uuid\r\n\
+             ,,\r\n",
+            anna.to_uppercase()
+        ),
+    );
+    // A dry run decides the same and changes nothing.
+    let (code, stderr) = run(
+        &wd,
+        &["offboard", "leavers.csv", "--dry-run", "-o", "dry.csv"],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(wd.listing(&["--deleted"]).1.len(), 0);
+    let (code, stderr) = run(&wd, &["offboard", "leavers.csv", "-o", "out.csv"]);
+    assert_eq!(code, 1, "{stderr}");
+    let expected = format!(
+        "{RESULTS}\
+2,anna@contoso.com,Anna Smit,offboarded,,EMS+SPE_E3,,
+3,bob@contoso.com,Bob Jansen,offboarded,,SPE_E3,,
+4,dora@contoso.com,Dora Bos,offboarded,,SPE_E3,,
+5,nobody@contoso.com,,not_found,,,,not_found: no user with User Name nobody@contoso.com in the directory
+6,anna@contoso.com,Anna Smit,failed,,,,duplicate_in_file: anna@contoso.com is also on line 2
+7,,,failed,,,,invalid_value: Object ID `not-a-uuid` is not a UUID
+"
+    );
+    assert_eq!(wd.results("out.csv"), expected);
+    assert_eq!(wd.results("dry.csv"), expected);
+    // The seats are free, the counters equal the assignments; Carl is the one left.
+    assert_eq!(wd.seat_counts(), []);
+    assert_eq!(wd.assigned(), []);
+    let (active, _) = wd.listing(&[]);
+    assert_eq!(active.lines().count(), 2, "{active}");
+    assert!(active.contains("carl@contoso.com"));
+    let (deleted, _) = wd.listing(&["--deleted"]);
+    assert_eq!(deleted.lines().count(), 4, "{deleted}");
+    assert!(deleted
+        .lines()
+        .next()
+        .unwrap()
+        .ends_with(",Object ID,Deleted At"));
+    // Offboarded: blocked, no roles.
+    assert!(deleted
+        .contains("anna@contoso.com,Anna Smit,Anna,Smit,,,,,,,,,,,,,E1,NL,,,,Yes,<object id>,"));
+    // Offboarding again is skipped with a warning.
+    wd.write("again.csv", "User Name\r\nbob@contoso.com\r\n");
+    let (code, _) = run(&wd, &["offboard", "again.csv", "-o", "again.out.csv"]);
+    assert_eq!(code, 0);
+    let again = wd.results("again.out.csv");
+    assert!(
+        again.starts_with(&format!(
+            "{RESULTS}2,bob@contoso.com,Bob Jansen,skipped,,,already_offboarded: since "
+        )),
+        "{again}"
+    );
+    // The name stays taken: an import of it fails.
+    wd.write(
+        "rehire.csv",
+        &workdir::csv(&["bob@contoso.com,Bob,,Bob Jansen,,,,,,,E2,"]),
+    );
+    assert_eq!(
+        wd.import("rehire.csv", "rehire.out.csv", &["--on-existing", "update"]),
+        1
+    );
+    assert!(wd
+        .results("rehire.out.csv")
+        .contains("already_exists: bob@contoso.com is an offboarded user (since "));
+
+    // A new hire takes two of the three free E3 seats; the restore then serves Anna's
+    // E3 and EMS whole, Bob's last E3, and Dora finds none left: restored without it.
+    wd.write(
+        "hires.csv",
+        &workdir::csv(&["eve@contoso.com,Eve,,Eve Ek,,SPE_E3,,,,,E5,"]),
+    );
+    assert_eq!(wd.import("hires.csv", "hires.out.csv", &[]), 0);
+    wd.write(
+        "returners.csv",
+        &format!(
+            "Object ID [objectId] Required\r\n{anna}\r\n{}\r\n{}\r\n",
+            object_id(&wd, "bob@contoso.com"),
+            object_id(&wd, "dora@contoso.com")
+        ),
+    );
+    let (code, stderr) = run(&wd, &["restore", "returners.csv", "-o", "back.csv"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        wd.results("back.csv"),
+        format!(
+            "{RESULTS}\
+2,anna@contoso.com,Anna Smit,created,<password>,EMS+SPE_E3,,
+"
+        )
+        .replace(",created,<password>,EMS+SPE_E3,,\n", ",restored,<password>,EMS+SPE_E3,,\n3,bob@contoso.com,Bob Jansen,restored,<password>,SPE_E3,,\n4,dora@contoso.com,Dora Bos,restored,<password>,,no_seats: SPE_E3,\n")
+    );
+    assert_eq!(
+        wd.seat_counts(),
+        [("EMS".to_string(), 1), ("SPE_E3".to_string(), 3)]
+    );
+    assert_eq!(wd.seat_counts(), wd.assigned());
+    let (active, ids) = wd.listing(&[]);
+    assert_eq!(ids.len(), 5);
+    // Back with sign-in allowed and their licences; roles are not given back.
+    assert!(
+        active.contains(
+            "anna@contoso.com,Anna Smit,Anna,Smit,,,,,,,,,,,,,E1,NL,EMS+SPE_E3,,,No,<object id>"
+        ),
+        "{active}"
+    );
+    // The same Object IDs as before.
+    assert_eq!(object_id(&wd, "anna@contoso.com"), anna);
+    // The runs are recorded with their kind.
+    let kinds = wd.query("SELECT kind, offboarded, restored FROM runs ORDER BY id");
+    assert_eq!(
+        kinds,
+        [
+            ["import", "0", "0"],
+            ["offboard", "3", "0"],
+            ["offboard", "0", "0"],
+            ["import", "0", "0"],
+            ["import", "0", "0"],
+            ["restore", "0", "3"],
+        ]
+    );
+}
+
+#[test]
+fn entra_bulk_delete_and_restore_templates_work_as_they_are() {
+    let wd = four_people();
+    wd.write(
+        "UserDeleteTemplate.csv",
+        "version:v1.0\r\nUser name [userPrincipalName] Required\r\nExample: chris@contoso.com\r\ncarl@contoso.com\r\n",
+    );
+    let (code, stderr) = run(
+        &wd,
+        &["offboard", "UserDeleteTemplate.csv", "-o", "del.csv"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        wd.results("del.csv"),
+        format!("{RESULTS}4,carl@contoso.com,Carl de Wit,offboarded,,,,\n")
+    );
+    wd.write(
+        "UserRestoreTemplate.csv",
+        &format!(
+            "version:v1.0\r\nObject ID [objectId] Required\r\nExample: 00000000-0000-0000-0000-000000000000\r\n{}\r\n",
+            object_id(&wd, "carl@contoso.com")
+        ),
+    );
+    let (code, stderr) = run(
+        &wd,
+        &["restore", "UserRestoreTemplate.csv", "-o", "res.csv"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        wd.results("res.csv"),
+        format!("{RESULTS}4,carl@contoso.com,Carl de Wit,restored,<password>,,,\n")
+    );
+}
+
+#[test]
+fn purge_removes_offboarded_users_past_the_retention_for_good() {
+    let wd = four_people();
+    let bob = object_id(&wd, "bob@contoso.com");
+    wd.write(
+        "leavers.csv",
+        "User Name\r\nbob@contoso.com\r\ncarl@contoso.com\r\n",
+    );
+    assert_eq!(run(&wd, &["offboard", "leavers.csv", "-o", "out.csv"]).0, 0);
+    // Within the retention (30 days by default) nothing goes.
+    let (code, stderr) = run(&wd, &["purge", "-o", "p1.csv"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(wd.results("p1.csv"), RESULTS);
+    // Bob's offboarding is 31 days old now.
+    wd.query(
+        "UPDATE users SET deleted_at = '2020-01-01T00:00:00Z' WHERE user_key = 'bob@contoso.com'",
+    );
+    let (code, _) = run(&wd, &["purge", "--dry-run", "-o", "p2.csv"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        wd.results("p2.csv"),
+        format!(
+            "{RESULTS},bob@contoso.com,Bob Jansen,purged,,,offboarded_at: 2020-01-01T00:00:00Z,\n"
+        )
+    );
+    assert_eq!(
+        wd.listing(&["--deleted"]).1.len(),
+        2,
+        "a dry run purges nothing"
+    );
+    let (code, _) = run(&wd, &["purge", "-o", "p3.csv"]);
+    assert_eq!(code, 0);
+    assert_eq!(wd.results("p3.csv"), wd.results("p2.csv"));
+    assert_eq!(wd.listing(&["--deleted"]).1.len(), 1);
+    assert_eq!(
+        wd.query("SELECT count(*) FROM users WHERE user_key = 'bob@contoso.com'")[0][0],
+        "0"
+    );
+    // A purged user cannot be restored; the name is free for a new account.
+    wd.write("back.csv", &format!("Object ID\r\n{bob}\r\n"));
+    let (code, _) = run(&wd, &["restore", "back.csv", "-o", "back.out.csv"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        wd.results("back.out.csv"),
+        format!("{RESULTS}2,,,not_found,,,,not_found: no user with Object ID {bob} in the directory (a purged user cannot be restored)\n")
+    );
+    wd.write(
+        "rehire.csv",
+        &workdir::csv(&["bob@contoso.com,Bob,,Bob Jansen,,,,,,,E2,"]),
+    );
+    assert_eq!(wd.import("rehire.csv", "rehire.out.csv", &[]), 0);
+    assert_ne!(object_id(&wd, "bob@contoso.com"), bob, "a new account");
+    // --older-than 0: everyone offboarded, now.
+    let (code, _) = run(&wd, &["purge", "--older-than", "0", "-o", "p4.csv"]);
+    assert_eq!(code, 0);
+    assert!(wd
+        .results("p4.csv")
+        .contains(",carl@contoso.com,Carl de Wit,purged,"));
+    assert_eq!(wd.listing(&["--deleted"]).1.len(), 0);
+    let kinds = wd.query("SELECT kind, purged FROM runs WHERE kind = 'purge' ORDER BY id");
+    assert_eq!(kinds, [["purge", "0"], ["purge", "1"], ["purge", "1"]]);
+}
+
+#[test]
+fn an_offboard_over_its_error_budget_commits_nothing() {
+    let wd = four_people();
+    wd.write(
+        "leavers.csv",
+        "User Name\r\nanna@contoso.com\r\nx@contoso.com\r\ny@contoso.com\r\n",
+    );
+    let (code, stderr) = run(
+        &wd,
+        &[
+            "offboard",
+            "leavers.csv",
+            "-o",
+            "out.csv",
+            "--max-failed",
+            "1",
+        ],
+    );
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("nothing was committed and no result file was written"),
+        "{stderr}"
+    );
+    assert!(!wd.exists("out.csv"));
+    assert_eq!(wd.listing(&["--deleted"]).1.len(), 0);
+    assert_eq!(wd.query("SELECT count(*) FROM runs")[0][0], "1");
+}
+
+#[test]
+fn unlicensed_users_are_counted_and_listed_with_their_days() {
+    let wd = four_people();
+    let seats = stdout(&wd, &["seats"]);
+    assert!(
+        seats.ends_with("\nunlicensed users: 1, 0 of them for more than 30 days (their mailbox is disabled): onboard users --unlicensed\n"),
+        "{seats}"
+    );
+    wd.query("UPDATE users SET unlicensed_since = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-40 days') WHERE user_key = 'carl@contoso.com'");
+    assert!(
+        stdout(&wd, &["seats"]).contains("unlicensed users: 1, 1 of them for more than 30 days")
+    );
+    let (listing, _) = wd.listing(&["--unlicensed"]);
+    assert_eq!(
+        listing,
+        format!(
+            "{},Unlicensed Days\ncarl@contoso.com,Carl de Wit,Carl,,,,,,,,,,,,,,E3,NL,,,,No,<object id>,40\n",
+            workdir::LISTING_HEADER.trim_end()
+        )
+    );
+    // CSV and JSON keep their shape.
+    assert_eq!(
+        stdout(&wd, &["seats", "--format", "csv"]).lines().next(),
+        Some("SKU,Name,Purchased,Assigned,Available")
+    );
+    // Given a licence (with seats bought for it), Carl is no longer unlicensed.
+    wd.write(
+        "tenant.toml",
+        &workdir::TENANT.replace("seats = 3", "seats = 4"),
+    );
+    wd.write(
+        "carl.csv",
+        &workdir::csv(&["carl@contoso.com,Carl,,Carl de Wit,,SPE_E3,,,,,E3,"]),
+    );
+    assert_eq!(
+        wd.import("carl.csv", "carl.out.csv", &["--on-existing", "update"]),
+        0
+    );
+    assert_eq!(wd.listing(&["--unlicensed"]).1.len(), 0);
+    assert!(!stdout(&wd, &["seats"]).contains("unlicensed users"));
 }

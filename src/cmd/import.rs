@@ -33,6 +33,7 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
         sheet: args.sheet.clone(),
         mapping,
         default_domain: tenant.default_domain.clone(),
+        identifies: false,
     };
     let output = args
         .output
@@ -121,7 +122,7 @@ fn summary_width() -> usize {
 }
 
 /// `<input stem>.results.csv` in the current folder.
-fn default_output(input: &Path) -> PathBuf {
+pub(super) fn default_output(input: &Path) -> PathBuf {
     let stem = input
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

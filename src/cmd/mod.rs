@@ -3,6 +3,7 @@
 mod completions;
 mod import;
 mod man;
+mod people;
 mod runs;
 mod seats;
 mod template;
@@ -21,6 +22,9 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Users(args) => users::run(&cli.global, args),
         Command::Template(args) => template::run(args),
         Command::Tenant(command) => tenant::run(&cli.global, command),
+        Command::Offboard(args) => people::offboard(&cli.global, args),
+        Command::Restore(args) => people::restore(&cli.global, args),
+        Command::Purge(args) => people::purge(&cli.global, args),
         Command::Runs(args) => runs::run(&cli.global, args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),

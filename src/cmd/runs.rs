@@ -26,6 +26,11 @@ pub struct RunRow {
     pub skipped: u64,
     pub failed: u64,
     pub result_file: String,
+    /// `import`, `offboard`, `restore` or `purge`.
+    pub kind: String,
+    pub offboarded: u64,
+    pub restored: u64,
+    pub purged: u64,
 }
 
 impl From<RunRecord> for RunRow {
@@ -43,6 +48,10 @@ impl From<RunRecord> for RunRow {
             skipped: r.skipped,
             failed: r.failed,
             result_file: r.result_file,
+            kind: r.kind,
+            offboarded: r.offboarded,
+            restored: r.restored,
+            purged: r.purged,
         }
     }
 }
@@ -62,7 +71,7 @@ pub fn run(global: &GlobalArgs, args: RunsArgs) -> Result<u8> {
     Ok(crate::exit::OK)
 }
 
-const HEADER: [&str; 12] = [
+const HEADER: [&str; 16] = [
     "Run ID",
     "Started",
     "Finished",
@@ -75,6 +84,10 @@ const HEADER: [&str; 12] = [
     "Skipped",
     "Failed",
     "Result File",
+    "Kind",
+    "Offboarded",
+    "Restored",
+    "Purged",
 ];
 
 fn write(out: &mut impl Write, rows: &[RunRow], format: TableFormat) -> Result<()> {
@@ -100,6 +113,10 @@ fn write(out: &mut impl Write, rows: &[RunRow], format: TableFormat) -> Result<(
                     r.skipped,
                     r.failed,
                     &r.result_file,
+                    &r.kind,
+                    r.offboarded,
+                    r.restored,
+                    r.purged,
                 ))?;
             }
             w.flush()?;
@@ -138,6 +155,21 @@ fn write_table(out: &mut impl Write, rows: &[RunRow]) -> std::io::Result<()> {
         rows.iter().map(cell).max().unwrap_or(0).max(title.len())
     };
     let w_when = width(STARTED, &|r| when(r).chars().count());
+    // The kind and the leaver counts only once a run other than an import is listed, so
+    // that an import-only history keeps to 120 columns.
+    let people = rows.iter().any(|r| r.kind != "import");
+    let w_kind = if people {
+        width("KIND", &|r| r.kind.len())
+    } else {
+        0
+    };
+    let kind_cell = |kind: &str| {
+        if people {
+            format!("  {kind:<w_kind$}")
+        } else {
+            String::new()
+        }
+    };
     let w_input = width("INPUT", &|r| input(r).chars().count());
     let w_sha = width("SHA256", &|r| short(r).len());
     let counts = |r: &RunRow| {
@@ -148,15 +180,21 @@ fn write_table(out: &mut impl Write, rows: &[RunRow]) -> std::io::Result<()> {
             r.unchanged,
             r.skipped,
             r.failed,
+            r.offboarded,
+            r.restored,
+            r.purged,
         ]
     };
-    const COUNT_TITLES: [&str; 6] = [
+    const COUNT_TITLES: [&str; 9] = [
         "ROWS",
         "CREATED",
         "UPDATED",
         "UNCHANGED",
         "SKIPPED",
         "FAILED",
+        "OFFBOARDED",
+        "RESTORED",
+        "PURGED",
     ];
     let w_counts: Vec<usize> = COUNT_TITLES
         .iter()
@@ -164,24 +202,33 @@ fn write_table(out: &mut impl Write, rows: &[RunRow]) -> std::io::Result<()> {
         .map(|(i, t)| width(t, &|r| counts(r)[i].to_string().len()))
         .collect();
 
+    let shown = if people { COUNT_TITLES.len() } else { 6 };
     write!(
         out,
-        "{:<w_when$}  {:<w_input$}  {:<w_sha$}",
-        STARTED, "INPUT", "SHA256"
+        "{:<w_when$}{}  {:<w_input$}  {:<w_sha$}",
+        STARTED,
+        kind_cell("KIND"),
+        "INPUT",
+        "SHA256"
     )?;
-    for (t, w) in COUNT_TITLES.iter().zip(&w_counts) {
+    for (t, w) in COUNT_TITLES.iter().zip(&w_counts).take(shown) {
         write!(out, "  {t:>w$}")?;
     }
     writeln!(out, "  RESULT FILE")?;
     for r in rows {
         write!(
             out,
-            "{:<w_when$}  {:<w_input$}  {:<w_sha$}",
+            "{:<w_when$}{}  {:<w_input$}  {:<w_sha$}",
             when(r),
+            kind_cell(&r.kind),
             input(r),
-            short(r)
+            if r.input_sha256.is_empty() {
+                "-".to_string()
+            } else {
+                short(r)
+            }
         )?;
-        for (n, w) in counts(r).iter().zip(&w_counts) {
+        for (n, w) in counts(r).iter().zip(&w_counts).take(shown) {
             write!(out, "  {n:>w$}")?;
         }
         writeln!(out, "  {}", result_file(r))?;

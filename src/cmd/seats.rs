@@ -56,10 +56,27 @@ pub fn run(global: &GlobalArgs, args: SeatsArgs) -> Result<u8> {
             available: -(used as i64),
         });
     }
+    // Active users without a licence: the admin center disables their mailbox after 30
+    // days. Told below the table; CSV and JSON keep their shape.
+    let (unlicensed, past) = match &dir {
+        Some(d) => d.unlicensed_counts(&crate::clock::days_ago_rfc3339(UNLICENSED_GRACE_DAYS))?,
+        None => (0, 0),
+    };
     let mut out = std::io::stdout().lock();
-    super::ignore_broken_pipe(write(&mut out, &rows, args.format))?;
+    super::ignore_broken_pipe(write(&mut out, &rows, args.format).and_then(|()| {
+        if args.format == TableFormat::Table && unlicensed > 0 {
+            writeln!(
+                out,
+                "\nunlicensed users: {unlicensed}, {past} of them for more than {UNLICENSED_GRACE_DAYS} days (their mailbox is disabled): onboard users --unlicensed"
+            )?;
+        }
+        Ok(())
+    }))?;
     Ok(crate::exit::OK)
 }
+
+/// The admin center's grace period for a user without a licence.
+const UNLICENSED_GRACE_DAYS: u64 = 30;
 
 fn write(out: &mut impl Write, rows: &[SeatRow], format: TableFormat) -> Result<()> {
     match format {

@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use tracing::{debug, info, warn};
 
+use crate::clock::now_rfc3339;
 use crate::import::{ImportEnd, Run};
 use crate::row::{printable, Status};
 use crate::store::{Directory, RunRecord};
 use crate::write::result::{Destination, Fingerprint, ResultWriter};
-use crate::write::summary::{now_rfc3339, SeatChange, Summary, Tally};
+use crate::write::summary::{SeatChange, Summary, Tally};
 
 impl Run<'_> {
     /// Decides between commit and roll-back, puts the result file in place and sums up.
@@ -78,6 +79,10 @@ impl Run<'_> {
                         staged_file: staged_path.display().to_string(),
                         staged_sha256: staged.fingerprint.sha256.clone(),
                         staged_size: staged.fingerprint.size,
+                        kind: "import".to_string(),
+                        offboarded: tally.count(Status::Offboarded),
+                        restored: 0,
+                        purged: 0,
                     })?;
                     let t = Instant::now();
                     d.commit()?;
@@ -184,7 +189,7 @@ pub(super) fn pause_point(point: &str) {
 /// is left alone, with a warning. A path is forgotten once its file is in place or gone.
 /// Also names staged files of runs that never committed: they hold no password of any
 /// user in the directory.
-pub(super) fn recover_staged_results(d: &Directory, destination: &Destination) -> Result<()> {
+pub(crate) fn recover_staged_results(d: &Directory, destination: &Destination) -> Result<()> {
     let runs = d.staged_runs()?;
     for run in &runs {
         let staged = Path::new(&run.staged_file);
@@ -259,7 +264,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-fn absolute(path: &Path) -> String {
+pub(crate) fn absolute(path: &Path) -> String {
     std::path::absolute(path)
         .unwrap_or_else(|_| path.to_path_buf())
         .display()

@@ -11,7 +11,7 @@
 //! runs the stages on their threads; [`finish`] commits, records the run, puts the
 //! result file in place and recovers result files that a stopped run left behind.
 
-mod finish;
+pub(crate) mod finish;
 mod stages;
 
 use std::path::PathBuf;
@@ -22,13 +22,14 @@ use indicatif::ProgressBar;
 use tracing::{debug, info};
 
 use crate::check::{RowDefaults, Rules};
+use crate::clock::now_rfc3339;
 use crate::plan::{OnExisting, OnShortage, Planner, SeatPool};
 use crate::read::{Input, ReadOptions};
 use crate::store::{Access, Directory};
 use crate::tenant::Tenant;
 use crate::write::file::{self, Kept, Target};
 use crate::write::result::{Destination, ResultWriter};
-use crate::write::summary::{now_rfc3339, Summary};
+use crate::write::summary::Summary;
 
 use finish::recover_staged_results;
 use stages::{Mode, Stages};
@@ -278,7 +279,7 @@ impl Run<'_> {
     }
 }
 
-fn new_run_id() -> String {
+pub(crate) fn new_run_id() -> String {
     use rand::Rng;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

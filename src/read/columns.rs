@@ -121,6 +121,10 @@ pub struct HeaderMap {
     /// Fields that get a column of their own after the input's when the input lacks them;
     /// the reader fills it in (see [`crate::read::names`]).
     pub generated: Vec<Field>,
+    /// The file names people to act on (`offboard`, `restore`) by User Name, Employee ID
+    /// or Object ID: one of those is required, not the User Name and Display Name an
+    /// import needs.
+    pub identifies: bool,
 }
 
 impl Columns {
@@ -155,6 +159,7 @@ impl Columns {
         let mut width = 0;
         let mut bracketed = false;
         let mut account_enabled = false;
+        let mut object_id = None;
         for (col, cell) in cells.into_iter().enumerate() {
             width += 1;
             let column_no = col + 1;
@@ -178,6 +183,7 @@ impl Columns {
                     match field_of_property(prop) {
                         Some(f) => f,
                         None if is_object_id(prop) => {
+                            object_id = Some(col);
                             fields.push(None);
                             continue;
                         }
@@ -201,6 +207,7 @@ impl Columns {
                         f
                     }
                     None if is_object_id(cell) => {
+                        object_id = Some(col);
                         fields.push(None);
                         continue;
                     }
@@ -235,12 +242,21 @@ impl Columns {
                 generated += 1;
             }
         }
-        for required in [Field::UserName, Field::DisplayName] {
-            if index[required as usize].is_none() {
-                bail!(
-                    "line {line}: required column `{}` is missing",
-                    required.header()
-                );
+        if map.identifies {
+            if index[Field::UserName as usize].is_none()
+                && index[Field::EmployeeId as usize].is_none()
+                && object_id.is_none()
+            {
+                bail!("line {line}: the file needs a `User Name`, `Employee ID` or `Object ID` column to name the people");
+            }
+        } else {
+            for required in [Field::UserName, Field::DisplayName] {
+                if index[required as usize].is_none() {
+                    bail!(
+                        "line {line}: required column `{}` is missing",
+                        required.header()
+                    );
+                }
             }
         }
         let template = if version_line || bracketed {
@@ -255,6 +271,7 @@ impl Columns {
             template,
             generated,
             account_enabled,
+            object_id,
         })
     }
 }

@@ -66,6 +66,9 @@ pub struct ReadOptions {
     pub mapping: Option<Mapping>,
     /// The tenant's default domain, which a User Name without `@` gets.
     pub default_domain: Option<String>,
+    /// The file names people to act on (`offboard`, `restore`), not accounts to create:
+    /// see [`HeaderMap::identifies`].
+    pub identifies: bool,
 }
 
 /// An opened input whose header has been read and resolved.
@@ -181,11 +184,12 @@ impl Input {
     /// Opens `path` as [`Input::open_as`] does, or as a workbook when its extension says
     /// so, with the `--sheet` and `--columns` of `options`.
     pub fn open_with(path: &Path, options: &ReadOptions, windows_1252: bool) -> Result<Input> {
-        let header_map = options
+        let mut header_map = options
             .mapping
             .as_ref()
             .map(Mapping::header_map)
             .unwrap_or_default();
+        header_map.identifies = options.identifies;
         let mut input = if sheet::is_workbook(path) {
             Input::open_sheet(path, options.sheet.as_deref(), &header_map)?
         } else if let Some(sheet) = &options.sheet {

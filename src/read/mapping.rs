@@ -156,6 +156,7 @@ impl Mapping {
         HeaderMap {
             mapped: self.headers.clone(),
             generated,
+            identifies: false,
         }
     }
 }

@@ -16,6 +16,7 @@
 //! import to commit (they would only see an empty directory), and the file goes back to
 //! WAL right after the commit.
 
+pub mod people;
 pub mod runs;
 pub mod schema;
 pub mod users;
@@ -207,7 +208,7 @@ impl Directory {
         retry_busy(busy_timeout, || self.conn.execute_batch("BEGIN IMMEDIATE"))
             .map_err(|e| busy_or(e, path, busy_timeout))?;
         self.upgrade(path)?;
-        self.now = crate::write::summary::now_rfc3339();
+        self.now = crate::clock::now_rfc3339();
         self.run_row =
             self.conn
                 .query_row("SELECT coalesce(max(id), 0) + 1 FROM runs", [], |r| {

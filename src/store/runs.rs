@@ -25,6 +25,11 @@ pub struct RunRecord {
     /// SHA-256 (hex) and size of the staged file when the run committed.
     pub staged_sha256: String,
     pub staged_size: u64,
+    /// `import`, `offboard`, `restore` or `purge`.
+    pub kind: String,
+    pub offboarded: u64,
+    pub restored: u64,
+    pub purged: u64,
 }
 
 /// A run whose staged result file may still wait to be put in place.
@@ -47,8 +52,9 @@ impl Directory {
         self.conn.execute(
             "INSERT INTO runs (id, run_id, started_at, finished_at, input_name, input_sha256, \
              dry_run, rows, created, updated, unchanged, skipped, failed, result_file, staged_file, \
-             staged_sha256, staged_size) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+             staged_sha256, staged_size, kind, offboarded, restored, purged) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+             ?18, ?19, ?20, ?21)",
             params![
                 self.run_row,
                 run.run_id,
@@ -67,6 +73,10 @@ impl Directory {
                 run.staged_file,
                 run.staged_sha256,
                 run.staged_size as i64,
+                if run.kind.is_empty() { "import" } else { run.kind.as_str() },
+                run.offboarded as i64,
+                run.restored as i64,
+                run.purged as i64,
             ],
         )?;
         Ok(())
@@ -110,7 +120,8 @@ impl Directory {
         }
         let mut stmt = self.conn.prepare(
             "SELECT run_id, started_at, finished_at, input_name, input_sha256, dry_run, rows, \
-             created, updated, unchanged, skipped, failed, result_file, staged_file \
+             created, updated, unchanged, skipped, failed, result_file, staged_file, kind, \
+             offboarded, restored, purged \
              FROM runs ORDER BY id DESC LIMIT ?1",
         )?;
         let rows = stmt.query_map([limit as i64], |r| {
@@ -129,6 +140,10 @@ impl Directory {
                 failed: r.get::<_, i64>(11)? as u64,
                 result_file: r.get(12)?,
                 staged_file: r.get(13)?,
+                kind: r.get(14)?,
+                offboarded: r.get::<_, i64>(15)? as u64,
+                restored: r.get::<_, i64>(16)? as u64,
+                purged: r.get::<_, i64>(17)? as u64,
                 ..RunRecord::default()
             })
         })?;

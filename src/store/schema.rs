@@ -48,6 +48,12 @@ CREATE TABLE IF NOT EXISTS user_roles (
     role TEXT NOT NULL,
     PRIMARY KEY (user_id, role)
 ) WITHOUT ROWID;
+-- The licences an offboarded user held: served again, seats permitting, on restore.
+CREATE TABLE IF NOT EXISTS user_offboarded_licenses (
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    sku TEXT NOT NULL,
+    PRIMARY KEY (user_id, sku)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
     run_id TEXT NOT NULL UNIQUE,
@@ -100,7 +106,10 @@ pub const UPGRADES: [(i64, &str); 2] = [
          ALTER TABLE runs ADD COLUMN restored INTEGER NOT NULL DEFAULT 0; \
          ALTER TABLE runs ADD COLUMN purged INTEGER NOT NULL DEFAULT 0; \
          CREATE INDEX IF NOT EXISTS users_by_employee_id ON users(lower(employee_id)) \
-             WHERE employee_id IS NOT NULL;",
+             WHERE employee_id IS NOT NULL; \
+         CREATE TABLE IF NOT EXISTS user_offboarded_licenses ( \
+             user_id INTEGER NOT NULL REFERENCES users(id), sku TEXT NOT NULL, \
+             PRIMARY KEY (user_id, sku)) WITHOUT ROWID;",
     ),
 ];
 

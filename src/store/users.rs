@@ -42,9 +42,13 @@ static UPDATE_USER: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// The columns [`stored_user`] reads before the profile's.
-const USER_COLUMNS: &str =
+pub(super) const USER_COLUMNS: &str =
     "id, user_name, usage_location, block_sign_in, object_id, deleted_at, unlicensed_since";
 const PROFILE_AT: usize = 7;
+
+/// Every column [`stored_user`] reads.
+pub(super) static USER_COLUMNS_PROFILE: LazyLock<String> =
+    LazyLock::new(|| format!("{USER_COLUMNS}, {}", profile_columns()));
 
 /// The user whose lower-cased name is `?1`, as [`stored_user`] reads it.
 static FIND_USER: LazyLock<String> = LazyLock::new(|| {
@@ -124,6 +128,11 @@ impl Directory {
 
     fn load_grants(&self, user: &mut StoredUser) -> Result<()> {
         self.flush()?;
+        self.load_grants_of(user)
+    }
+
+    /// [`Directory::load_grants`] without the flush.
+    pub(super) fn load_grants_of(&self, user: &mut StoredUser) -> Result<()> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT sku FROM user_licenses WHERE user_id = ?1 ORDER BY sku")?;
@@ -339,7 +348,7 @@ pub enum Listing {
 }
 
 /// A user from a row of [`USER_COLUMNS`] and the profile columns.
-fn stored_user(r: &rusqlite::Row) -> rusqlite::Result<StoredUser> {
+pub(super) fn stored_user(r: &rusqlite::Row) -> rusqlite::Result<StoredUser> {
     let mut profile = Vec::with_capacity(PROFILE_LEN);
     for i in 0..PROFILE_LEN {
         profile.push(

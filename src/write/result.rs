@@ -311,6 +311,14 @@ impl ResultWriter {
         )
     }
 
+    /// Writes a result row of `offboard`, `restore` or `purge`: the same eight columns.
+    pub fn write_cells(&mut self, cells: [&str; 8]) -> Result<()> {
+        let embedded = cells
+            .iter()
+            .any(|c| memchr::memchr3(b',', b';', b'\t', c.as_bytes()).is_some());
+        write_cells(&mut self.writer, cells, embedded)
+    }
+
     /// Flushes the staged file and, with `sync`, syncs it: then its content survives a
     /// crash (a dry run creates nobody, so its file needs no sync).
     pub fn finish(self, sync: bool) -> Result<StagedResult> {

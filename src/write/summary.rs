@@ -173,10 +173,6 @@ fn write_list(
 }
 
 /// Now as RFC 3339 in UTC, to the second.
-pub fn now_rfc3339() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
-}
-
 /// Running totals for the summary.
 pub struct Tally {
     pub rows: u64,

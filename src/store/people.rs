@@ -1,0 +1,166 @@
+//! People who leave and come back: finding a user by Object ID, Employee ID or User
+//! Name, offboarding (soft delete), restoring and purging, all inside the run's
+//! transaction, with the seat counters kept equal to the assignments.
+
+use anyhow::Result;
+use rusqlite::{params, OptionalExtension};
+
+use crate::store::users::{stored_user, USER_COLUMNS_PROFILE};
+use crate::store::{Directory, StoredUser};
+
+/// How a row names a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// The lower-cased User Name.
+    UserName(String),
+    /// The Employee ID, lower-cased.
+    EmployeeId(String),
+    /// The Object ID, lower-cased.
+    ObjectId(String),
+}
+
+impl Directory {
+    /// The users `who` names, active or offboarded (a purged user is gone), with their
+    /// grants. An Employee ID may name more than one.
+    pub fn find_people(&self, who: &Identity) -> Result<Vec<StoredUser>> {
+        self.flush()?;
+        let (column, value) = match who {
+            Identity::UserName(key) => ("user_key", key),
+            Identity::EmployeeId(id) => ("lower(employee_id)", id),
+            Identity::ObjectId(id) => ("lower(object_id)", id),
+        };
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {} FROM users WHERE {column} = ?1 ORDER BY id",
+            *USER_COLUMNS_PROFILE
+        ))?;
+        let mut users: Vec<StoredUser> = stmt
+            .query_map([value], stored_user)?
+            .collect::<rusqlite::Result<_>>()?;
+        for user in &mut users {
+            self.load_grants_of(user)?;
+        }
+        Ok(users)
+    }
+
+    /// The licences user `id` held when offboarded.
+    pub fn offboarded_licenses(&self, id: i64) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT sku FROM user_offboarded_licenses WHERE user_id = ?1 ORDER BY sku",
+        )?;
+        let skus = stmt
+            .query_map([id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(skus)
+    }
+
+    /// Offboards `user`: sign-in blocked, licences kept aside for a restore and their
+    /// seats freed, roles removed, marked deleted now by this run.
+    pub fn offboard(&self, user: &StoredUser) -> Result<()> {
+        self.flush()?;
+        let id = user.id;
+        self.conn.execute(
+            "INSERT OR IGNORE INTO user_offboarded_licenses (user_id, sku) \
+             SELECT user_id, sku FROM user_licenses WHERE user_id = ?1",
+            [id],
+        )?;
+        self.conn.execute(
+            "UPDATE seat_counts SET assigned = assigned - 1 \
+             WHERE sku IN (SELECT sku FROM user_licenses WHERE user_id = ?1)",
+            [id],
+        )?;
+        for table in ["user_licenses", "user_roles"] {
+            self.conn
+                .execute(&format!("DELETE FROM {table} WHERE user_id = ?1"), [id])?;
+        }
+        self.conn.execute(
+            "UPDATE users SET deleted_at = ?2, deleted_run = ?3, block_sign_in = 1, \
+             updated_run = ?3 WHERE id = ?1",
+            params![id, self.now, self.run_row],
+        )?;
+        Ok(())
+    }
+
+    /// Restores offboarded `user` with the licences `skus` (the seats already served),
+    /// sign-in allowed again and a password to change at first sign-in.
+    pub fn restore(&self, user: &StoredUser, skus: &[&str]) -> Result<()> {
+        self.flush()?;
+        let id = user.id;
+        self.conn.execute(
+            "UPDATE users SET deleted_at = NULL, deleted_run = NULL, block_sign_in = 0, \
+             force_password_change = 1, updated_run = ?2, \
+             unlicensed_since = CASE WHEN ?3 THEN ?4 ELSE NULL END WHERE id = ?1",
+            params![id, self.run_row, skus.is_empty(), self.now],
+        )?;
+        let mut insert = self
+            .conn
+            .prepare_cached("INSERT INTO user_licenses (user_id, sku) VALUES (?1, ?2)")?;
+        let mut count = self.conn.prepare_cached(
+            "INSERT INTO seat_counts (sku, assigned) VALUES (?1, 1) \
+             ON CONFLICT (sku) DO UPDATE SET assigned = assigned + 1",
+        )?;
+        for sku in skus {
+            insert.execute(params![id, sku])?;
+            count.execute([sku])?;
+        }
+        self.conn.execute(
+            "DELETE FROM user_offboarded_licenses WHERE user_id = ?1",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    /// The offboarded users deleted at or before `cutoff` (RFC 3339), oldest first.
+    pub fn purgeable(&self, cutoff: &str) -> Result<Vec<StoredUser>> {
+        if !self.has_schema()? {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {} FROM users WHERE deleted_at IS NOT NULL AND deleted_at <= ?1 \
+             ORDER BY deleted_at, user_key",
+            *USER_COLUMNS_PROFILE
+        ))?;
+        let users = stmt
+            .query_map([cutoff], stored_user)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(users)
+    }
+
+    /// Removes offboarded user `id` for good: its name is free again.
+    pub fn purge(&self, id: i64) -> Result<()> {
+        self.flush()?;
+        for table in [
+            "user_licenses",
+            "user_disabled_apps",
+            "user_roles",
+            "user_offboarded_licenses",
+        ] {
+            self.conn
+                .execute(&format!("DELETE FROM {table} WHERE user_id = ?1"), [id])?;
+        }
+        let gone = self.conn.execute(
+            "DELETE FROM users WHERE id = ?1 AND deleted_at IS NOT NULL",
+            [id],
+        )?;
+        debug_assert_eq!(gone, 1);
+        Ok(())
+    }
+
+    /// Active users, and active users without a licence since before `cutoff`.
+    pub fn unlicensed_counts(&self, cutoff: &str) -> Result<(u64, u64)> {
+        if !self.has_schema()? {
+            return Ok((0, 0));
+        }
+        let counts = self
+            .conn
+            .query_row(
+                "SELECT count(*), coalesce(sum(unlicensed_since <= ?1), 0) FROM users \
+                 WHERE deleted_at IS NULL \
+                 AND NOT EXISTS (SELECT 1 FROM user_licenses WHERE user_id = users.id)",
+                [cutoff],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+            )
+            .optional()?
+            .unwrap_or((0, 0));
+        Ok(counts)
+    }
+}
