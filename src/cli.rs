@@ -8,7 +8,7 @@ use clap::builder::PossibleValue;
 
 use crate::import::MaxFailed;
 use crate::logging::LogFormat;
-use crate::plan::{OnExisting, OnShortage};
+use crate::plan::{MatchBy, OnExisting, OnShortage};
 
 /// Add a whole department of user accounts from one spreadsheet and give them licences.
 ///
@@ -84,6 +84,7 @@ macro_rules! value_enum {
 value_enum!(LogFormat { Text = "text", Json = "json" });
 value_enum!(OnExisting { Skip = "skip", Update = "update", Fail = "fail" });
 value_enum!(OnShortage { Unlicensed = "unlicensed", Fail = "fail" });
+value_enum!(MatchBy { UserName = "user-name", EmployeeId = "employee-id" });
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -237,6 +238,19 @@ pub struct ImportArgs {
     /// Allow the Global Administrator role in the Roles column.
     #[arg(long)]
     pub allow_global_admin: bool,
+    /// How a row finds its user in the directory: by User Name, or by Employee ID (which
+    /// every row then needs; renames follow, and a built User Name is numbered past the
+    /// names the directory has).
+    #[arg(long = "match", value_enum, default_value_t = MatchBy::UserName)]
+    pub match_by: MatchBy,
+    /// The file is the whole HR export: active users with an Employee ID that are not in
+    /// it are offboarded (needs --match employee-id).
+    #[arg(long)]
+    pub full_export: bool,
+    /// Commit nothing (exit 3) if the run would offboard more than N people, or more
+    /// than P% of the active users with an Employee ID.
+    #[arg(long, value_name = "N|P%", default_value = "10%")]
+    pub max_leavers: MaxFailed,
     /// Licences for every row whose Licenses cell is empty or whose file has no such
     /// column, as the admin center's wizard gives them to a whole upload.
     #[arg(long, value_name = "SKU[+SKU...]")]

@@ -14,6 +14,7 @@ use crate::row::{
     printable, profile_index, CheckedRow, Code, Columns, Digest, Field, Status, PROFILE_FIELDS,
     PROFILE_LEN,
 };
+use crate::store::people::Identity;
 use crate::store::{Directory, StoredUser, UserWrite};
 use crate::tenant::Tenant;
 
@@ -26,6 +27,13 @@ pub enum OnExisting {
     Skip,
     Update,
     Fail,
+}
+
+/// `--match`: how a row finds its user in the directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchBy {
+    UserName,
+    EmployeeId,
 }
 
 /// `--on-shortage`.
@@ -49,6 +57,8 @@ pub struct PlannedRow {
     pub existing: Option<Box<StoredUser>>,
     /// Filled only for created users in a real run.
     pub password: Option<Password>,
+    /// The row renames the existing user (`--match employee-id`).
+    pub renamed: bool,
 }
 
 impl PlannedRow {
@@ -87,7 +97,11 @@ impl PlannedRow {
                 row.usage_location
             };
         Some(UserWrite {
-            user_name: &row.user_name,
+            // An update keeps the stored spelling, unless the row renames the user.
+            user_name: match &self.existing {
+                Some(user) if !self.renamed => &user.user_name,
+                _ => &row.user_name,
+            },
             key: &row.key,
             profile,
             usage_location,
@@ -132,6 +146,13 @@ impl SeatPool {
     }
 
     /// Takes one seat of each of `wanted`, or none and returns the ones that are short.
+    /// Gives back the seats of licences a leaver held, for the rows after.
+    pub fn release(&mut self, held: &[u16]) {
+        for &i in held {
+            self.available[i as usize] += 1;
+        }
+    }
+
     pub fn reserve(&mut self, wanted: &[u16]) -> Result<(), Vec<u16>> {
         if wanted.iter().all(|&i| self.available[i as usize] >= 1) {
             for &i in wanted {
@@ -203,6 +224,22 @@ impl SeenIndex {
         let _ = slot;
     }
 
+    /// The line `key` was claimed on, if it was.
+    fn find(&self, key: Digest) -> Option<u64> {
+        let mask = self.mask();
+        let mut i = key.hi as usize & mask;
+        loop {
+            let slot = &self.slots[i];
+            if slot.line == 0 {
+                return None;
+            }
+            if slot.hi == key.hi && slot.lo == key.lo {
+                return Some(slot.line as u64);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
     /// Remembers `key` at `line`; returns the earlier line if it was there.
     fn claim(&mut self, key: Digest, line: u64) -> Option<u64> {
         let line = line.clamp(1, u32::MAX as u64) as u32;
@@ -250,6 +287,9 @@ pub struct Planner<'a> {
     pub on_existing: OnExisting,
     pub on_shortage: OnShortage,
     pub seats: SeatPool,
+    pub match_by: MatchBy,
+    /// People offboarded by rows so far (for `--max-leavers`).
+    pub leavers: u64,
     users: SeenIndex,
     employee_ids: SeenIndex,
     /// Whether the directory has users at all: if not, no look-up is needed.
@@ -272,12 +312,19 @@ impl<'a> Planner<'a> {
             on_existing,
             on_shortage,
             seats,
+            match_by: MatchBy::UserName,
+            leavers: 0,
             users: SeenIndex::with_capacity(expected_rows),
             employee_ids: SeenIndex::with_capacity(
                 columns.get(Field::EmployeeId).map_or(0, |_| expected_rows),
             ),
             look_up: directory_has_users,
         }
+    }
+
+    /// Whether a row of the file had this Employee ID (lower-cased).
+    pub fn saw_employee_id(&self, lower: &str) -> bool {
+        self.employee_ids.find(Digest::of(lower)).is_some()
     }
 
     /// Fetches what planning `row` will look at into the cache ahead of time.
@@ -310,6 +357,7 @@ impl<'a> Planner<'a> {
         p.new_licenses.clear();
         p.existing = None;
         p.password = None;
+        p.renamed = false;
         p.warnings.clear();
         std::mem::swap(&mut p.warnings, &mut p.row.warnings); // the reader's come first
         let malformed = p.row.errors.iter().any(|e| e.code == Code::MalformedRow);
@@ -321,10 +369,50 @@ impl<'a> Planner<'a> {
             return Ok(());
         }
         let existing = match directory {
-            Some(d) if self.look_up => {
-                d.find(&p.row.key, self.on_existing == OnExisting::Update)?
-            }
+            Some(d) if self.look_up => match self.match_by {
+                MatchBy::UserName => d.find(
+                    &p.row.key,
+                    self.on_existing == OnExisting::Update || p.row.leaver,
+                )?,
+                MatchBy::EmployeeId => {
+                    let id = p.row.cell(self.columns, Field::EmployeeId).to_lowercase();
+                    let mut found = d.find_people(&Identity::EmployeeId(id))?;
+                    if found.len() > 1 {
+                        let names: Vec<String> =
+                            found.iter().map(|u| printable(&u.user_name)).collect();
+                        let msg = format!(
+                            "Employee ID {} is held by {} users ({}); give each their own",
+                            printable(p.row.cell(self.columns, Field::EmployeeId)),
+                            found.len(),
+                            names.join(", ")
+                        );
+                        p.row.error(Code::AlreadyExists, msg);
+                        p.status = Some(Status::Failed);
+                        return Ok(());
+                    }
+                    found.pop()
+                }
+            },
             _ => None,
+        };
+        if p.row.leaver {
+            self.plan_leaver(p, existing);
+            return Ok(());
+        }
+        let existing = match (self.match_by, existing) {
+            (MatchBy::EmployeeId, Some(user)) if user.deleted_at.is_none() => {
+                if !self.take_name_of(p, &user, directory)? {
+                    return Ok(());
+                }
+                Some(user)
+            }
+            (MatchBy::EmployeeId, None) => {
+                if !self.settle_built_name(p, directory)? {
+                    return Ok(());
+                }
+                None
+            }
+            (_, existing) => existing,
         };
         match existing {
             None => self.plan_create(p),
@@ -364,6 +452,161 @@ impl<'a> Planner<'a> {
         Ok(())
     }
 
+    /// A leaver's row: a matched active user is offboarded (whatever `--on-existing`
+    /// says) and their seats go back to the pool for the rows after; anyone else is
+    /// skipped with a warning.
+    fn plan_leaver(&mut self, p: &mut PlannedRow, existing: Option<StoredUser>) {
+        match existing {
+            None => {
+                p.status = Some(Status::Skipped);
+                p.warnings
+                    .push("not_found: a leaver who is not in the directory".to_string());
+            }
+            Some(user) if user.deleted_at.is_some() => {
+                p.status = Some(Status::Skipped);
+                p.warnings.push(format!(
+                    "already_offboarded: since {}",
+                    user.deleted_at.as_deref().unwrap_or_default()
+                ));
+            }
+            Some(user) => {
+                let held: SmallVec<[u16; 4]> = user
+                    .licenses
+                    .iter()
+                    .filter_map(|sku| self.tenant.license_index(sku).map(|i| i as u16))
+                    .collect();
+                self.seats.release(&held);
+                p.licenses = held;
+                if p.row.built_name {
+                    // The stored name, not the one built for the row.
+                    p.warnings.retain(|w| !w.starts_with("user_name_"));
+                }
+                p.row.user_name.clone_from(&user.user_name);
+                p.status = Some(Status::Offboarded);
+                p.existing = Some(Box::new(user));
+                self.leavers += 1;
+            }
+        }
+    }
+
+    /// Under `--match employee-id`, the row of a person the directory has: a built User
+    /// Name gives way to the stored one; a typed one that differs renames the user, when
+    /// it is free. Returns false when the row failed.
+    fn take_name_of(
+        &mut self,
+        p: &mut PlannedRow,
+        user: &StoredUser,
+        directory: Option<&Directory>,
+    ) -> Result<bool> {
+        let stored_key = user.user_name.to_lowercase();
+        if p.row.built_name || p.row.key == stored_key {
+            p.row.user_name.clone_from(&user.user_name);
+            p.row.key = stored_key;
+            p.row.key_digest = Digest::of(&p.row.key);
+            if p.row.built_name {
+                p.warnings.retain(|w| !w.starts_with("user_name_"));
+            }
+            if let Some(first) = self.users.claim(p.row.key_digest, p.row.line) {
+                if p.row.built_name {
+                    let msg = format!(
+                        "User Name {} is also on line {first}",
+                        printable(&p.row.user_name)
+                    );
+                    p.row.error(Code::DuplicateInFile, msg);
+                    p.status = Some(Status::Failed);
+                    return Ok(false);
+                }
+            }
+            return Ok(true);
+        }
+        // A rename: the new name must be free in the directory.
+        let taken = match directory {
+            Some(d) => d.find(&p.row.key, false)?,
+            None => None,
+        };
+        if let Some(other) = taken {
+            let msg = format!(
+                "{} cannot be renamed to {}: the name is {}'s",
+                printable(&user.user_name),
+                printable(&p.row.user_name),
+                printable(&other.user_name)
+            );
+            p.row.error(Code::AlreadyExists, msg);
+            p.status = Some(Status::Failed);
+            return Ok(false);
+        }
+        p.renamed = true;
+        p.warnings.push(format!(
+            "renamed: {} → {}",
+            printable(&user.user_name),
+            printable(&p.row.user_name)
+        ));
+        Ok(true)
+    }
+
+    /// Under `--match employee-id`, a new person's built User Name: the first of the name,
+    /// then the name numbered 2, 3, … that is free in the file and in the directory, so
+    /// a new namesake never lands on someone else's account. Returns false when the row
+    /// failed.
+    fn settle_built_name(
+        &mut self,
+        p: &mut PlannedRow,
+        directory: Option<&Directory>,
+    ) -> Result<bool> {
+        if !p.row.built_name {
+            // Typed: the name is the person's, and must not be another's.
+            if let Some(user) = match directory {
+                Some(d) => d.find(&p.row.key, false)?,
+                None => None,
+            } {
+                let msg = format!(
+                    "{} is already the directory's user with Employee ID {}; this row's Employee ID is {}",
+                    printable(&user.user_name),
+                    printable(&user.profile[EMPLOYEE_ID]),
+                    printable(p.row.cell(self.columns, Field::EmployeeId))
+                );
+                p.row.error(Code::AlreadyExists, msg);
+                p.status = Some(Status::Failed);
+                return Ok(false);
+            }
+            return Ok(true);
+        }
+        let built = p.row.user_name.clone();
+        let (local, domain) = built.rsplit_once('@').unwrap_or((&built, ""));
+        let base = local.trim_end_matches(|c: char| c.is_ascii_digit());
+        let base = if base.is_empty() { local } else { base };
+        for n in 1u32.. {
+            let candidate = match n {
+                1 => built.clone(),
+                _ => format!("{base}{n}@{domain}"),
+            };
+            let key = candidate.to_lowercase();
+            let digest = Digest::of(&key);
+            if self.users.find(digest).is_some() {
+                continue;
+            }
+            if let Some(d) = directory {
+                if d.find(&key, false)?.is_some() {
+                    continue;
+                }
+            }
+            if candidate != built {
+                p.warnings.retain(|w| !w.starts_with("user_name_numbered"));
+                p.warnings.push(format!(
+                    "user_name_numbered: {} ({} is taken in the file or the directory)",
+                    printable(&candidate),
+                    printable(&built)
+                ));
+                p.row.user_name = candidate;
+                p.row.key = key;
+                p.row.key_digest = digest;
+            }
+            self.users.claim(digest, p.row.line);
+            return Ok(true);
+        }
+        unreachable!("some number is free")
+    }
+
     /// Whether a built User Name found in the directory belongs to another person: both
     /// the row and the stored user have an Employee ID, and they differ. A typed User Name
     /// names its account on purpose; a built one may be a namesake's.
@@ -378,7 +621,10 @@ impl<'a> Planner<'a> {
 
     fn check_duplicates(&mut self, row: &mut CheckedRow) {
         let line = row.line;
-        if !row.user_name.is_empty() {
+        // Under --match employee-id a built name is settled against the directory too,
+        // after the look-up ([`Planner::settle_built_name`]).
+        let settle_later = self.match_by == MatchBy::EmployeeId && row.built_name;
+        if !row.user_name.is_empty() && !settle_later {
             if let Some(first) = self.users.claim(row.key_digest, line) {
                 let msg = format!(
                     "User Name {} is also on line {first}",

@@ -37,10 +37,11 @@ pub enum Field {
     Password,
     BlockSignIn,
     EmployeeId,
+    AccountStatus,
 }
 
 /// Number of fields; `Field as usize` indexes arrays of this length.
-pub const FIELD_COUNT: usize = 23;
+pub const FIELD_COUNT: usize = 24;
 
 /// One field's names: the Microsoft 365 template header (or extension header), the
 /// Entra ID template header, the Microsoft Graph properties that select it (in an Entra
@@ -248,6 +249,14 @@ pub const FIELDS: [FieldInfo; FIELD_COUNT] = [
         Some("Employee ID [employeeId]"),
         ["employeeId"],
         [],
+        false
+    ),
+    info!(
+        AccountStatus,
+        "Account Status",
+        None,
+        [],
+        ["AccountStatus"],
         false
     ),
 ];
@@ -546,6 +555,8 @@ pub struct CheckedRow {
     pub block_sign_in: Option<bool>,
     /// The User Name was built from a `--columns` pattern ([`RawRow::built_name`]).
     pub built_name: bool,
+    /// The row's Account Status says the person left.
+    pub leaver: bool,
     pub errors: Vec<RowError>,
     /// The reader's warnings ([`RawRow::warnings`]), handed on to the planner's.
     pub warnings: Vec<String>,
@@ -601,6 +612,7 @@ impl CheckedRow {
         self.roles.clear();
         self.block_sign_in = None;
         self.built_name = false;
+        self.leaver = false;
         self.errors.clear();
         self.warnings.clear();
     }

@@ -113,7 +113,7 @@ fn templates_have_the_right_headers_and_import_as_empty() {
     let m365 = stdout(&wd, &["template"]);
     assert_eq!(
         m365,
-        "User Name,First Name,Last Name,Display Name,Job Title,Department,Office Number,Office Phone,Mobile Phone,Fax,Alternate email address,Address,City,State or Province,ZIP or Postal Code,Country or Region,Usage Location,Licenses,Disabled Apps,Roles,Password,Block Sign In,Employee ID\r\n"
+        "User Name,First Name,Last Name,Display Name,Job Title,Department,Office Number,Office Phone,Mobile Phone,Fax,Alternate email address,Address,City,State or Province,ZIP or Postal Code,Country or Region,Usage Location,Licenses,Disabled Apps,Roles,Password,Block Sign In,Employee ID,Account Status\r\n"
     );
     assert_eq!(stdout(&wd, &["template", "m365"]), m365);
     let entra = stdout(&wd, &["template", "entra"]);

@@ -541,7 +541,7 @@ fn a_header_cell_of_a_megabyte() {
     assert_eq!(
         error,
         format!(
-            "onboard: error: in.csv: bad header: line 1, column 3: unknown column `{}…`; known columns are: User Name, First Name, Last Name, Display Name, Job Title, Department, Office Number, Office Phone, Mobile Phone, Fax, Alternate email address, Address, City, State or Province, ZIP or Postal Code, Country or Region, Usage Location, Licenses, Disabled Apps, Roles, Password, Block Sign In, Employee ID. A file with headers of its own (another language, an HR export) imports with --columns FILE; `onboard template` prints the headers onboard knows",
+            "onboard: error: in.csv: bad header: line 1, column 3: unknown column `{}…`; known columns are: User Name, First Name, Last Name, Display Name, Job Title, Department, Office Number, Office Phone, Mobile Phone, Fax, Alternate email address, Address, City, State or Province, ZIP or Postal Code, Country or Region, Usage Location, Licenses, Disabled Apps, Roles, Password, Block Sign In, Employee ID, Account Status. A file with headers of its own (another language, an HR export) imports with --columns FILE; `onboard template` prints the headers onboard knows",
             "x".repeat(80)
         )
     );
@@ -825,7 +825,7 @@ fn excel_sep_line_with_another_delimiter() {
     // read as the header.
     assert_eq!(
         fatal_input(crlf(&["sep=|", "User Name|Display Name", "anna@contoso.com|Anna"])),
-        "onboard: error: in.csv: bad header: line 1, column 1: unknown column `sep=|`; known columns are: User Name, First Name, Last Name, Display Name, Job Title, Department, Office Number, Office Phone, Mobile Phone, Fax, Alternate email address, Address, City, State or Province, ZIP or Postal Code, Country or Region, Usage Location, Licenses, Disabled Apps, Roles, Password, Block Sign In, Employee ID. A file with headers of its own (another language, an HR export) imports with --columns FILE; `onboard template` prints the headers onboard knows"
+        "onboard: error: in.csv: bad header: line 1, column 1: unknown column `sep=|`; known columns are: User Name, First Name, Last Name, Display Name, Job Title, Department, Office Number, Office Phone, Mobile Phone, Fax, Alternate email address, Address, City, State or Province, ZIP or Postal Code, Country or Region, Usage Location, Licenses, Disabled Apps, Roles, Password, Block Sign In, Employee ID, Account Status. A file with headers of its own (another language, an HR export) imports with --columns FILE; `onboard template` prints the headers onboard knows"
     );
 }
 

@@ -205,7 +205,7 @@ fn bad_headers_are_fatal_and_name_file_line_and_column() {
     );
     assert_eq!(
         header_error("version:v1.0\nName [displayName] Required,User name [userPrincipalName] Required,Colour [favouriteColour]\n"),
-        "onboard: error: in.csv: bad header: line 2, column 3: unknown column `Colour [favouriteColour]`; known columns are: User Name, First Name, Last Name, Display Name, Job Title, Department, Office Number, Office Phone, Mobile Phone, Fax, Alternate email address, Address, City, State or Province, ZIP or Postal Code, Country or Region, Usage Location, Licenses, Disabled Apps, Roles, Password, Block Sign In, Employee ID. A file with headers of its own (another language, an HR export) imports with --columns FILE; `onboard template` prints the headers onboard knows"
+        "onboard: error: in.csv: bad header: line 2, column 3: unknown column `Colour [favouriteColour]`; known columns are: User Name, First Name, Last Name, Display Name, Job Title, Department, Office Number, Office Phone, Mobile Phone, Fax, Alternate email address, Address, City, State or Province, ZIP or Postal Code, Country or Region, Usage Location, Licenses, Disabled Apps, Roles, Password, Block Sign In, Employee ID, Account Status. A file with headers of its own (another language, an HR export) imports with --columns FILE; `onboard template` prints the headers onboard knows"
     );
     assert_eq!(
         header_error(""),

@@ -528,3 +528,226 @@ fn unlicensed_users_are_counted_and_listed_with_their_days() {
     assert_eq!(wd.listing(&["--unlicensed"]).1.len(), 0);
     assert!(!stdout(&wd, &["seats"]).contains("unlicensed users"));
 }
+
+/// An HR export's columns file: Dutch headers, User Names built from the names.
+const HR_COLUMNS: &str = r#"
+[columns]
+"Personeelsnummer" = "Employee ID"
+"Voornaam" = "First Name"
+"Achternaam" = "Last Name"
+"Licentie" = "Licenses"
+"Status" = "Account Status"
+[user_name]
+pattern = "{first}.{last}@contoso.com"
+[account_status]
+active = ["In dienst"]
+leaver = ["Uit dienst", "Terminated"]
+"#;
+
+/// Imports `rows` (after the HR header) as `name` with the HR columns file and `args`;
+/// returns the exit code and the result file (passwords masked).
+fn hr_import(wd: &Workdir, name: &str, rows: &[&str], args: &[&str]) -> (i32, String) {
+    wd.write("hr.toml", HR_COLUMNS);
+    let mut text = String::from("Personeelsnummer,Voornaam,Achternaam,Licentie,Status\r\n");
+    for r in rows {
+        text.push_str(r);
+        text.push_str("\r\n");
+    }
+    wd.write(name, &text);
+    let out_name = format!("{name}.out.csv");
+    let mut all = vec!["import", name, "-o", &out_name, "--columns", "hr.toml"];
+    all.extend_from_slice(args);
+    let out = wd.onboard(&all).output().unwrap();
+    let code = out.status.code().unwrap();
+    let results = if wd.exists(&out_name) {
+        wd.results(&out_name)
+    } else {
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    (code, results)
+}
+
+const NIGHTLY: &[&str] = &["--match", "employee-id", "--on-existing", "update"];
+
+#[test]
+fn matched_by_employee_id_a_namesake_gets_a_number_and_a_typed_name_renames() {
+    let wd = Workdir::new();
+    let (code, _) = hr_import(
+        &wd,
+        "night1.csv",
+        &["E1,Jan,Jansen,SPE_E3,In dienst"],
+        NIGHTLY,
+    );
+    assert_eq!(code, 0);
+    let jan = object_id(&wd, "jan.jansen@contoso.com");
+    // Matched by User Name (the default), a new Jan Jansen cannot be told from the first.
+    let (code, results) = hr_import(&wd, "night2.csv", &["E2,Jan,Jansen,,In dienst"], &[]);
+    assert_eq!(code, 1);
+    assert!(results.contains("already_exists: the built User Name jan.jansen@contoso.com is the directory's user with Employee ID E1"), "{results}");
+    // Matched by Employee ID, the new Jan is numbered past the directory's name and
+    // does not land on the first Jan's account.
+    let (code, results) = hr_import(&wd, "night2b.csv", &["E2,Jan,Jansen,,In dienst"], NIGHTLY);
+    assert_eq!(code, 0, "{results}");
+    assert_eq!(
+        results,
+        format!(
+            "{RESULTS}\
+2,jan.jansen2@contoso.com,Jan Jansen,created,<password>,,user_name_generated: jan.jansen@contoso.com | user_name_numbered: jan.jansen2@contoso.com (jan.jansen@contoso.com is taken in the file or the directory),
+"
+        )
+    );
+    // The next night: both Jans keep their names, a third gets the next number.
+    let (code, results) = hr_import(
+        &wd,
+        "night3.csv",
+        &[
+            "E1,Jan,Jansen,SPE_E3,In dienst",
+            "E2,Jan,Jansen,,In dienst",
+            "E3,Jan,Jansen,,In dienst",
+        ],
+        NIGHTLY,
+    );
+    assert_eq!(code, 0, "{results}");
+    assert_eq!(
+        results,
+        format!(
+            "{RESULTS}\
+2,jan.jansen@contoso.com,Jan Jansen,unchanged,,SPE_E3,,
+3,jan.jansen2@contoso.com,Jan Jansen,unchanged,,,,
+4,jan.jansen3@contoso.com,Jan Jansen,created,<password>,,user_name_numbered: jan.jansen3@contoso.com (jan.jansen@contoso.com is taken on line 2),
+"
+        )
+    );
+    // A typed User Name that differs renames the matched person; the Object ID stays.
+    wd.write(
+        "rename.csv",
+        "User Name,Display Name,Employee ID\r\njan.smit@contoso.com,Jan Smit,E1\r\nx@contoso.com,X,\r\n",
+    );
+    let out = wd
+        .onboard(&[
+            "import",
+            "rename.csv",
+            "-o",
+            "rename.out.csv",
+            "--match",
+            "employee-id",
+            "--on-existing",
+            "update",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        wd.results("rename.out.csv"),
+        format!(
+            "{RESULTS}\
+2,jan.smit@contoso.com,Jan Smit,updated,,,renamed: jan.jansen@contoso.com → jan.smit@contoso.com,
+3,x@contoso.com,X,failed,,,,required: Employee ID is empty; --match employee-id goes by it
+"
+        )
+    );
+    assert_eq!(object_id(&wd, "jan.smit@contoso.com"), jan);
+    // --full-export needs --match employee-id.
+    let (code, stderr) = hr_import(
+        &wd,
+        "night4.csv",
+        &["E1,Jan,Smit,,In dienst"],
+        &["--full-export"],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--full-export needs --match employee-id"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn leavers_in_the_hr_export_are_offboarded_and_free_their_seats() {
+    let wd = Workdir::new();
+    let people: Vec<String> = (1..=12)
+        .map(|i| {
+            format!(
+                "E{i},Anna{i},Smit,{},In dienst",
+                if i <= 3 { "SPE_E3" } else { "" }
+            )
+        })
+        .collect();
+    let rows: Vec<&str> = people.iter().map(String::as_str).collect();
+    assert_eq!(hr_import(&wd, "night1.csv", &rows, NIGHTLY).0, 0);
+    // Anna1 leaves: her E3 seat serves Anna4 in the same run, later in the file. An
+    // unknown leaver is skipped; an unknown status fails its row.
+    let (code, results) = hr_import(
+        &wd,
+        "night2.csv",
+        &[
+            "E1,Anna1,Smit,SPE_E3,Uit dienst",
+            "E4,Anna4,Smit,SPE_E3,In dienst",
+            "E99,Nobody,Here,,Terminated",
+            "E5,Anna5,Smit,,Sabbatical",
+        ],
+        NIGHTLY,
+    );
+    assert_eq!(code, 1, "{results}");
+    assert_eq!(
+        results,
+        format!(
+            "{RESULTS}\
+2,anna1.smit@contoso.com,Anna1 Smit,offboarded,,SPE_E3,,
+3,anna4.smit@contoso.com,Anna4 Smit,updated,,SPE_E3,,
+4,nobody.here@contoso.com,Nobody Here,skipped,,,user_name_generated: nobody.here@contoso.com | not_found: a leaver who is not in the directory,
+5,anna5.smit@contoso.com,Anna5 Smit,failed,,,user_name_generated: anna5.smit@contoso.com,invalid_value: Account Status `Sabbatical` is neither active nor leaver; list the HR system's values in the --columns file's [account_status]
+"
+        )
+    );
+    assert_eq!(wd.seat_counts(), [("SPE_E3".to_string(), 3)]);
+    assert_eq!(wd.seat_counts(), wd.assigned());
+    assert_eq!(wd.listing(&["--deleted"]).1.len(), 1);
+    assert_eq!(
+        wd.query("SELECT offboarded FROM runs ORDER BY id DESC LIMIT 1")[0][0],
+        "1"
+    );
+}
+
+#[test]
+fn a_full_export_offboards_who_is_missing_and_the_guard_stops_a_broken_one() {
+    let wd = Workdir::new();
+    let people: Vec<String> = (1..=20)
+        .map(|i| {
+            format!(
+                "E{i},Bo{i},Ek,{},In dienst",
+                if i == 2 { "EMS" } else { "" }
+            )
+        })
+        .collect();
+    let rows: Vec<&str> = people.iter().map(String::as_str).collect();
+    assert_eq!(hr_import(&wd, "night1.csv", &rows, NIGHTLY).0, 0);
+    let mut full = NIGHTLY.to_vec();
+    full.push("--full-export");
+    // Bo2 is not in tonight's export: 1 of 20 (5%) leaves, after the input's rows.
+    let mut tonight: Vec<&str> = rows.clone();
+    tonight.remove(1);
+    let (code, results) = hr_import(&wd, "night2.csv", &tonight, &full);
+    assert_eq!(code, 0, "{results}");
+    assert!(
+        results.ends_with(
+            ",bo2.ek@contoso.com,Bo2 Ek,offboarded,,EMS,left: not in the full export,\n"
+        ),
+        "{results}"
+    );
+    assert_eq!(results.lines().count(), 1 + 19 + 1);
+    assert_eq!(wd.seat_counts(), []);
+    // A broken export of 3 people would offboard 16 of 19: over the 10% guard, nothing
+    // is committed, exit 3, no result file.
+    let (code, stderr) = hr_import(&wd, "broken.csv", &tonight[..3], &full);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("the run would offboard more people than --max-leavers allows (is the HR export whole?); nothing was committed"), "{stderr}");
+    assert!(!wd.exists("broken.csv.out.csv"));
+    assert_eq!(wd.listing(&[]).1.len(), 19);
+    // A dry run shows the same plan and changes nothing; --max-leavers can allow it.
+    let mut allow = full.clone();
+    allow.extend_from_slice(&["--max-leavers", "100%", "--dry-run"]);
+    let (code, results) = hr_import(&wd, "broken.csv", &tonight[..3], &allow);
+    assert_eq!(code, 0, "{results}");
+    assert_eq!(results.matches(",offboarded,").count(), 16);
+    assert_eq!(wd.listing(&[]).1.len(), 19);
+}

@@ -463,7 +463,7 @@ fn unmapped_headers_are_still_matched_and_unknown_ones_fatal() {
     );
     assert_eq!(
         fatal(&wd, &["in.csv", "--columns", "map.toml"]),
-        "onboard: error: in.csv: bad header: line 1, column 3: unknown column `Afdeling`; known columns are: User Name, First Name, Last Name, Display Name, Job Title, Department, Office Number, Office Phone, Mobile Phone, Fax, Alternate email address, Address, City, State or Province, ZIP or Postal Code, Country or Region, Usage Location, Licenses, Disabled Apps, Roles, Password, Block Sign In, Employee ID. A file with headers of its own (another language, an HR export) imports with --columns FILE; `onboard template` prints the headers onboard knows"
+        "onboard: error: in.csv: bad header: line 1, column 3: unknown column `Afdeling`; known columns are: User Name, First Name, Last Name, Display Name, Job Title, Department, Office Number, Office Phone, Mobile Phone, Fax, Alternate email address, Address, City, State or Province, ZIP or Postal Code, Country or Region, Usage Location, Licenses, Disabled Apps, Roles, Password, Block Sign In, Employee ID, Account Status. A file with headers of its own (another language, an HR export) imports with --columns FILE; `onboard template` prints the headers onboard knows"
     );
     wd.write(
         "in.csv",
@@ -495,7 +495,7 @@ fn bad_mapping_files_are_fatal_and_name_file_and_line() {
         ),
         (
             "[columns]\n\"Voornaam\" = \"Voornaam\"\n",
-            "columns file map.toml: line 2: `Voornaam` (for `Voornaam`) is not an onboard column; known columns are: User Name, First Name, Last Name, Display Name, Job Title, Department, Office Number, Office Phone, Mobile Phone, Fax, Alternate email address, Address, City, State or Province, ZIP or Postal Code, Country or Region, Usage Location, Licenses, Disabled Apps, Roles, Password, Block Sign In, Employee ID; or use \"ignore\" to leave the column out",
+            "columns file map.toml: line 2: `Voornaam` (for `Voornaam`) is not an onboard column; known columns are: User Name, First Name, Last Name, Display Name, Job Title, Department, Office Number, Office Phone, Mobile Phone, Fax, Alternate email address, Address, City, State or Province, ZIP or Postal Code, Country or Region, Usage Location, Licenses, Disabled Apps, Roles, Password, Block Sign In, Employee ID, Account Status; or use \"ignore\" to leave the column out",
         ),
         (
             "[columns]\nVoornaam = \"First Name\"\n\n[user_name]\npattern = \"{voornaam}.{last}@fabrikam.nl\"\n",
@@ -503,7 +503,7 @@ fn bad_mapping_files_are_fatal_and_name_file_and_line() {
         ),
         (
             "[columns]\nVoornaam = \"First Name\"\n[username]\npattern = \"{first}\"\n",
-            "columns file map.toml: line 3: unknown field `username`, expected one of `columns`, `user_name`, `display_name`",
+            "columns file map.toml: line 3: unknown field `username`, expected one of `columns`, `user_name`, `display_name`, `account_status`",
         ),
         (
             "[user_name]\npattern = \"{first}.{last}@example.org\"\n",

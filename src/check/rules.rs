@@ -22,6 +22,7 @@ pub struct Rules<'a> {
     default_usage_location: Option<&'static str>,
     /// `--license`: the Licenses of a row whose cell is empty.
     default_licenses: Option<&'a str>,
+    defaults: &'a RowDefaults,
     /// The most `+` signs in one of the tenant's licence names or SKUs.
     license_plus: usize,
 }
@@ -33,12 +34,21 @@ pub struct Rules<'a> {
 pub struct RowDefaults {
     pub licenses: Option<String>,
     pub usage_location: Option<&'static str>,
+    /// `--match employee-id`: every row needs an Employee ID.
+    pub employee_id_required: bool,
+    /// The HR system's own Account Status values (lower-cased) for an active person and
+    /// for a leaver, from the `--columns` file; `active` and `leaver` always work.
+    pub active_values: Vec<String>,
+    pub leaver_values: Vec<String>,
 }
 
 impl RowDefaults {
     pub const NONE: RowDefaults = RowDefaults {
         licenses: None,
         usage_location: None,
+        employee_id_required: false,
+        active_values: Vec::new(),
+        leaver_values: Vec::new(),
     };
 
     /// Checks the options against the tenant: an unknown licence or country is an error
@@ -80,6 +90,7 @@ impl RowDefaults {
         Ok(RowDefaults {
             licenses: licenses.map(|l| l.trim().to_string()),
             usage_location,
+            ..RowDefaults::default()
         })
     }
 }
@@ -112,7 +123,8 @@ const LOCAL_PART_SYMBOLS: &[u8] = b"'.-_!#^~";
 
 impl<'a> Rules<'a> {
     pub fn new(tenant: &'a Tenant, columns: &'a Columns, allow_global_admin: bool) -> Rules<'a> {
-        Rules::with_defaults(tenant, columns, allow_global_admin, &RowDefaults::NONE)
+        static NONE: RowDefaults = RowDefaults::NONE;
+        Rules::with_defaults(tenant, columns, allow_global_admin, &NONE)
     }
 
     /// [`Rules::new`] with the wizard's choices for every row.
@@ -133,6 +145,7 @@ impl<'a> Rules<'a> {
                     .and_then(countries::canonical)
             }),
             default_licenses: defaults.licenses.as_deref(),
+            defaults,
             license_plus: license_plus(tenant),
         }
     }
@@ -225,6 +238,15 @@ impl<'a> Rules<'a> {
                 );
                 row.error(Code::InvalidValue, msg);
             }
+        }
+        self.check_account_status(row);
+        if self.defaults.employee_id_required
+            && row.cell(self.columns, Field::EmployeeId).is_empty()
+        {
+            row.error(
+                Code::Required,
+                "Employee ID is empty; --match employee-id goes by it",
+            );
         }
         let location_given = !row.cell(self.columns, Field::UsageLocation).is_empty();
         if !row.licenses.is_empty() && row.usage_location.is_none() && !location_given {
@@ -391,6 +413,28 @@ impl<'a> Rules<'a> {
                 });
             }
         }
+    }
+
+    /// Account Status: empty or `active` (any case) is an active person, `leaver` one who
+    /// left; the `--columns` file may add the HR system's own values for each.
+    fn check_account_status(&self, row: &mut CheckedRow) {
+        let cell = row.cell(self.columns, Field::AccountStatus);
+        if cell.is_empty() {
+            return;
+        }
+        let value = cell.to_lowercase();
+        if value == "active" || self.defaults.active_values.contains(&value) {
+            return;
+        }
+        if value == "leaver" || self.defaults.leaver_values.contains(&value) {
+            row.leaver = true;
+            return;
+        }
+        let msg = format!(
+            "Account Status `{}` is neither active nor leaver; list the HR system's values in the --columns file's [account_status]",
+            printable(cell)
+        );
+        row.error(Code::InvalidValue, msg);
     }
 
     fn check_usage_location(&self, row: &mut CheckedRow) {

@@ -20,7 +20,7 @@ use crate::write::result::Destination;
 pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
     crate::interrupt::install();
     let tenant = Tenant::load(&global.tenant)?;
-    let defaults = RowDefaults::parse(
+    let mut defaults = RowDefaults::parse(
         &tenant,
         args.license.as_deref(),
         args.usage_location.as_deref(),
@@ -28,6 +28,12 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
     let mapping = args.columns.as_deref().map(Mapping::load).transpose()?;
     if let Some(m) = &mapping {
         m.check_tenant(&tenant)?;
+        defaults.active_values = m.active_values.clone();
+        defaults.leaver_values = m.leaver_values.clone();
+    }
+    defaults.employee_id_required = args.match_by == crate::plan::MatchBy::EmployeeId;
+    if args.full_export && !defaults.employee_id_required {
+        anyhow::bail!("--full-export needs --match employee-id: only people with an Employee ID can be missed from the export");
     }
     let read = ReadOptions {
         sheet: args.sheet.clone(),
@@ -80,6 +86,9 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
         max_failed: args.max_failed,
         allow_global_admin: args.allow_global_admin,
         defaults,
+        match_by: args.match_by,
+        full_export: args.full_export,
+        max_leavers: args.max_leavers,
         jobs,
         lock_timeout: Duration::from_secs(args.lock_timeout),
         progress: progress.bar(),

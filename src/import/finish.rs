@@ -25,15 +25,26 @@ impl Run<'_> {
         writer: ResultWriter,
         staged_path: PathBuf,
         tally: Tally,
+        active_people: u64,
         assigned: &HashMap<String, u64>,
         input_sha256: String,
         encoding: &str,
     ) -> Result<(Summary, ImportEnd)> {
         let job = self.job;
         let tenant = &job.tenant;
-        let over_budget = job
-            .max_failed
-            .is_some_and(|m| m.exceeded(tally.failed(), tally.rows));
+        let leavers = tally.count(Status::Offboarded);
+        let too_many_leavers = leavers > 0 && job.max_leavers.exceeded(leavers, active_people);
+        if too_many_leavers {
+            warn!(
+                leavers,
+                active = active_people,
+                "the run would offboard more people than --max-leavers allows (is the HR export whole?); nothing was committed"
+            );
+        }
+        let over_budget = too_many_leavers
+            || job
+                .max_failed
+                .is_some_and(|m| m.exceeded(tally.failed(), tally.rows));
         let finished_at = now_rfc3339();
         let committed;
         let mut result_file = None;
@@ -117,7 +128,7 @@ impl Run<'_> {
             .map(|(i, l)| {
                 let before = assigned.get(&l.sku).copied().unwrap_or(0);
                 let after = if committed || job.dry_run {
-                    before + tally.granted[i]
+                    (before + tally.granted[i]).saturating_sub(tally.freed[i])
                 } else {
                     before
                 };

@@ -23,8 +23,9 @@ use tracing::{debug, info};
 
 use crate::check::{RowDefaults, Rules};
 use crate::clock::now_rfc3339;
-use crate::plan::{OnExisting, OnShortage, Planner, SeatPool};
+use crate::plan::{MatchBy, OnExisting, OnShortage, Planner, SeatPool};
 use crate::read::{Input, ReadOptions};
+use crate::row::Status;
 use crate::store::{Access, Directory};
 use crate::tenant::Tenant;
 use crate::write::file::{self, Kept, Target};
@@ -85,6 +86,12 @@ pub struct ImportJob {
     pub allow_global_admin: bool,
     /// `--license` and `--usage-location`, checked against the tenant.
     pub defaults: RowDefaults,
+    /// `--match`.
+    pub match_by: MatchBy,
+    /// `--full-export`: active users with an Employee ID that are not in the file leave.
+    pub full_export: bool,
+    /// `--max-leavers`.
+    pub max_leavers: MaxFailed,
     pub jobs: usize,
     pub lock_timeout: Duration,
     pub progress: ProgressBar,
@@ -171,6 +178,58 @@ pub fn run(job: ImportJob) -> Result<(Summary, ImportEnd)> {
     outcome?.ok_or_else(|| anyhow::anyhow!("{}: cannot decide the encoding", job.input.display()))
 }
 
+impl Run<'_> {
+    /// `--full-export`: every active user with an Employee ID that no row of the file had
+    /// is a leaver; each is offboarded (not in a dry run) and gets a result row after the
+    /// input's, without a line number.
+    fn offboard_missing(
+        &self,
+        d: &Directory,
+        planner: &Planner,
+        writer: &mut ResultWriter,
+        tally: &mut crate::write::summary::Tally,
+    ) -> Result<()> {
+        let tenant = &self.job.tenant;
+        let mut missing = Vec::new();
+        d.for_each_active_person(|id, employee_id| {
+            if !planner.saw_employee_id(&employee_id.to_lowercase()) {
+                missing.push(id);
+            }
+            Ok(())
+        })?;
+        for id in missing {
+            crate::interrupt::check()?;
+            let Some(user) = d.user_by_id(id)? else {
+                continue;
+            };
+            let held: Vec<u16> = user
+                .licenses
+                .iter()
+                .filter_map(|sku| tenant.license_index(sku).map(|i| i as u16))
+                .collect();
+            if !self.job.dry_run {
+                d.offboard(&user)?;
+            }
+            tally.add_leaver(&held);
+            writer.write_cells([
+                "",
+                &crate::row::escape_controls(&user.user_name),
+                &crate::row::escape_controls(&user.profile[DISPLAY_NAME]),
+                Status::Offboarded.as_str(),
+                "",
+                &user.licenses.join("+"),
+                "left: not in the full export",
+                "",
+            ])?;
+        }
+        Ok(())
+    }
+}
+
+/// Where the Display Name is in a stored user's profile.
+const DISPLAY_NAME: usize =
+    crate::row::profile_index(crate::row::Field::DisplayName).expect("a profile field");
+
 /// One import run's fixed facts.
 struct Run<'a> {
     job: &'a ImportJob,
@@ -194,6 +253,17 @@ impl Run<'_> {
         let (assigned, has_users) = match directory.as_deref() {
             Some(d) => (d.assigned_seats()?, d.has_users()?),
             None => Default::default(),
+        };
+        // The base of --max-leavers: active people before the run. Counted only when
+        // the run can have leavers, as it reads every user.
+        let may_have_leavers = job.full_export
+            || input
+                .columns
+                .get(crate::row::Field::AccountStatus)
+                .is_some();
+        let active_people = match directory.as_deref() {
+            Some(d) if has_users && may_have_leavers => d.count_active_people()?,
+            _ => 0,
         };
         // Look-ups of existing users go through a connection of their own, so that the
         // writing connection can work in its own thread. The write lock that the
@@ -235,6 +305,7 @@ impl Run<'_> {
             // up front, so it is not rebuilt while it grows.
             (file_len / 150).min(50_000_000) as usize,
         );
+        planner.match_by = job.match_by;
         let writer = ResultWriter::create(
             &job.destination,
             input.delimiter,
@@ -254,7 +325,12 @@ impl Run<'_> {
             store: writer_directory,
             columns: &columns,
         };
-        let (writer, tally) = self.run_stages(mode, stages)?;
+        let (mut writer, mut tally) = self.run_stages(mode, stages)?;
+        if job.full_export {
+            if let Some(d) = directory.as_deref() {
+                self.offboard_missing(d, &planner, &mut writer, &mut tally)?;
+            }
+        }
         job.progress.finish_and_clear();
         debug!(
             seconds = self.started.elapsed().as_secs_f64(),
@@ -271,6 +347,7 @@ impl Run<'_> {
             writer,
             staged_path,
             tally,
+            active_people,
             &assigned,
             input_sha256,
             encoding,

@@ -421,6 +421,11 @@ fn store_batches(
 fn store_batch(d: &Directory, tenant: &Tenant, columns: &Columns, batch: &[Row]) -> Result<()> {
     for r in batch {
         let p = &r.plan;
+        if let (Some(Status::Offboarded), Some(user)) = (p.status, &p.existing) {
+            d.offboard(user)
+                .with_context(|| format!("cannot offboard the user of line {}", p.row.line))?;
+            continue;
+        }
         let Some(write) = p.user_write(tenant, columns) else {
             continue;
         };

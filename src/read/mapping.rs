@@ -9,6 +9,9 @@
 //! pattern = "{first}.{last}@fabrikam.nl"
 //! [display_name]
 //! pattern = "{first} {last}"
+//! [account_status]
+//! active = ["Active"]
+//! leaver = ["Inactive", "Terminated"]
 //! ```
 //!
 //! Hand-edited TOML like the tenant file: every mistake is fatal and names the line.
@@ -35,6 +38,16 @@ struct RawMapping {
     columns: BTreeMap<String, Spanned<String>>,
     user_name: Option<RawPattern>,
     display_name: Option<RawPattern>,
+    account_status: Option<RawStatus>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStatus {
+    #[serde(default)]
+    active: Vec<Spanned<String>>,
+    #[serde(default)]
+    leaver: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -54,6 +67,10 @@ pub struct Mapping {
     pub user_name: Option<(usize, Pattern)>,
     /// `[display_name] pattern`, with its line.
     pub display_name: Option<(usize, Pattern)>,
+    /// `[account_status]`: the HR system's values for an active person and a leaver,
+    /// lower-cased.
+    pub active_values: Vec<String>,
+    pub leaver_values: Vec<String>,
 }
 
 impl Mapping {
@@ -118,8 +135,35 @@ impl Mapping {
                 Err(why) => bail!("line {line}: [{table}] {why}"),
             }
         };
+        let (mut active_values, mut leaver_values) = (Vec::new(), Vec::new());
+        if let Some(status) = raw.account_status {
+            for (values, out, other) in [
+                (&status.active, &mut active_values, &status.leaver),
+                (&status.leaver, &mut leaver_values, &status.active),
+            ] {
+                for v in values {
+                    let value = v.get_ref().trim().to_lowercase();
+                    let line = line_of(text, v.span().start);
+                    if value.is_empty() {
+                        bail!("line {line}: [account_status] an empty value cannot be mapped");
+                    }
+                    if other
+                        .iter()
+                        .any(|o| o.get_ref().trim().to_lowercase() == value)
+                    {
+                        bail!(
+                            "line {line}: [account_status] `{}` is both active and leaver",
+                            v.get_ref().trim()
+                        );
+                    }
+                    out.push(value);
+                }
+            }
+        }
         Ok(Mapping {
             path: PathBuf::new(),
+            active_values,
+            leaver_values,
             headers,
             user_name: pattern(raw.user_name, PatternKind::UserName, "user_name")?,
             display_name: pattern(raw.display_name, PatternKind::DisplayName, "display_name")?,

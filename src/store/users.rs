@@ -27,16 +27,16 @@ static INSERT_USER: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// Updates user `?1`: `?2`–`?4` as named, then the profile from `?5` on.
+/// Updates user `?1`: `?2`–`?6` as named, then the profile from `?7` on.
 static UPDATE_USER: LazyLock<String> = LazyLock::new(|| {
     let sets: Vec<String> = PROFILE
         .iter()
         .enumerate()
-        .map(|(i, (_, column))| format!("{column} = ?{}", 5 + i))
+        .map(|(i, (_, column))| format!("{column} = ?{}", 7 + i))
         .collect();
     format!(
-        "UPDATE users SET usage_location = ?2, block_sign_in = ?3, updated_run = ?4, {} \
-         WHERE id = ?1",
+        "UPDATE users SET usage_location = ?2, block_sign_in = ?3, updated_run = ?4, \
+         user_name = ?5, user_key = ?6, {} WHERE id = ?1",
         sets.join(", ")
     )
 });
@@ -206,8 +206,10 @@ impl Directory {
         stmt.raw_bind_parameter(2, u.usage_location)?;
         stmt.raw_bind_parameter(3, u.block_sign_in)?;
         stmt.raw_bind_parameter(4, self.run_row)?;
+        stmt.raw_bind_parameter(5, u.user_name)?;
+        stmt.raw_bind_parameter(6, u.key)?;
         for (i, v) in u.profile.iter().enumerate() {
-            stmt.raw_bind_parameter(5 + i, (!v.is_empty()).then_some(*v))?;
+            stmt.raw_bind_parameter(7 + i, (!v.is_empty()).then_some(*v))?;
         }
         stmt.raw_execute()?;
         if !u.licenses.is_empty() {

@@ -182,6 +182,8 @@ pub struct Tally {
     pub errors: [u64; Code::ALL.len()],
     pub warnings: BTreeMap<String, u64>,
     pub granted: Vec<u64>,
+    /// Seats given back by leavers, per licence.
+    pub freed: Vec<u64>,
 }
 
 impl Tally {
@@ -192,6 +194,7 @@ impl Tally {
             errors: [0; Code::ALL.len()],
             warnings: BTreeMap::new(),
             granted: vec![0; licenses],
+            freed: vec![0; licenses],
         }
     }
 
@@ -212,6 +215,20 @@ impl Tally {
         }
         for &l in &p.new_licenses {
             self.granted[l as usize] += 1;
+        }
+        if p.status == Some(Status::Offboarded) {
+            for &l in &p.licenses {
+                self.freed[l as usize] += 1;
+            }
+        }
+    }
+
+    /// Counts a leaver that is not a row of the input (`--full-export`): offboarded,
+    /// with the seats of `held` freed.
+    pub fn add_leaver(&mut self, held: &[u16]) {
+        self.status[Status::Offboarded as usize] += 1;
+        for &l in held {
+            self.freed[l as usize] += 1;
         }
     }
 
