@@ -15,7 +15,7 @@ use anyhow::Result;
 use tracing::info;
 
 use crate::clock::{days_ago_rfc3339, now_rfc3339};
-use crate::import::finish::{absolute, recover_staged_results};
+use crate::import::finish::{absolute, pause_point, recover_staged_results};
 use crate::import::{new_run_id, MaxFailed};
 use crate::password::{self, Password};
 use crate::plan::{OnShortage, SeatPool};
@@ -402,6 +402,7 @@ fn decide_and_commit(
     }
     let staged = writer.finish(!job.dry_run)?;
     let staged_path = staged.staged_path().to_path_buf();
+    pause_point("staged");
     match (directory, job.dry_run) {
         (Some(d), false) => {
             crate::interrupt::check()?;
@@ -435,6 +436,7 @@ fn decide_and_commit(
                 ..RunRecord::default()
             })?;
             d.commit()?;
+            pause_point("committed");
             end.committed = true;
         }
         (Some(d), true) => d.rollback(),

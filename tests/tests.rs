@@ -13,6 +13,7 @@ mod inputs;
 mod limits;
 mod package;
 mod people;
+mod people_runs;
 mod properties;
 mod scheduler;
 mod security;

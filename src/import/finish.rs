@@ -181,7 +181,7 @@ impl Run<'_> {
 /// complete, not committed; `committed`: committed, result file not renamed) so a test
 /// can kill it there, or act and then let it go on by creating the file named by
 /// `ONBOARD_RESUME_ON` (or by a signal, see [`crate::interrupt`]). Does nothing otherwise.
-pub(super) fn pause_point(point: &str) {
+pub(crate) fn pause_point(point: &str) {
     if std::env::var_os("ONBOARD_PAUSE_AT").is_some_and(|p| p == point) {
         eprintln!("onboard: paused at {point}");
         let resume = std::env::var_os("ONBOARD_RESUME_ON").map(std::path::PathBuf::from);
