@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release --example gen_users -- ROWS OUT.csv [--seed N] [--tenant OUT.toml]
-//!     [--prefix P] [--seat-ratio R] [--bom]
+//!     [--prefix P] [--seat-ratio R] [--bom] [--employee-ids] [--nightly]
 //! ```
 //!
 //! - Columns: the Microsoft 365 template plus `Usage Location` and `Licenses`.
@@ -25,6 +25,12 @@
 //! - `--tenant PATH` writes a matching tenant TOML (docs/import.md) with seats = R × what the
 //!   good rows ask for of each SKU (R = `--seat-ratio`, default 0.8), so every pool runs
 //!   dry before the end of the file.
+//!
+//! - `--employee-ids` adds an `Employee ID` column, `E<row number>`.
+//! - `--nightly` (with `--employee-ids`) is the next night's full HR export of the same
+//!   people, with 1% of them changed: every 200th row's Job Title changed (0.5%), every
+//!   400th person gone (0.25%, leavers under `--full-export`) and ROWS/400 joiners at the
+//!   end (0.25%).
 //!
 //! No dependency beyond the crate's own: a splitmix64 generator is written out below.
 
@@ -1170,10 +1176,12 @@ struct Args {
     prefix: Option<String>,
     seat_ratio: f64,
     bom: bool,
+    employee_ids: bool,
+    nightly: bool,
 }
 
 const USAGE_TEXT: &str = "usage: gen_users ROWS OUT.csv [--seed N] [--tenant OUT_TENANT.toml] \
-[--prefix P] [--seat-ratio R] [--bom]\n  OUT.csv may be - for stdout";
+[--prefix P] [--seat-ratio R] [--bom] [--employee-ids] [--nightly]\n  OUT.csv may be - for stdout";
 
 fn parse_args() -> Result<Args, String> {
     let mut positional = Vec::new();
@@ -1185,6 +1193,8 @@ fn parse_args() -> Result<Args, String> {
         prefix: None,
         seat_ratio: 0.8,
         bom: false,
+        employee_ids: false,
+        nightly: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -1211,6 +1221,8 @@ fn parse_args() -> Result<Args, String> {
                     .ok_or("--seat-ratio takes a number ≥ 0")?
             }
             "--bom" => args.bom = true,
+            "--employee-ids" => args.employee_ids = true,
+            "--nightly" => args.nightly = true,
             "-h" | "--help" => return Err(String::new()),
             s if s.starts_with("--") => return Err(format!("unknown option {s}")),
             _ => positional.push(a),
@@ -1263,7 +1275,13 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         .flexible(true)
         .terminator(csv::Terminator::CRLF)
         .from_writer(&mut out);
-    csv.write_record(HEADER)?;
+    if args.employee_ids {
+        let mut header = HEADER.to_vec();
+        header.push("Employee ID");
+        csv.write_record(&header)?;
+    } else {
+        csv.write_record(HEADER)?;
+    }
     csv.flush()?;
     let header_bytes = csv.get_ref().bytes;
 
@@ -1274,8 +1292,18 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut demand = [0u64; SKUS.len()];
     let mut bad_counts = [0u64; BAD_KINDS.len()];
     let mut license_counts = [0u64; 3];
-    for n in 1..=args.rows {
-        let (row, bad) = generator.row(n);
+    let joiners = if args.nightly { args.rows / 400 } else { 0 };
+    for n in 1..=args.rows + joiners {
+        if args.nightly && n <= args.rows && n % 400 == 0 {
+            continue; // a leaver: not in tonight's export
+        }
+        let (mut row, bad) = generator.row(n);
+        if args.nightly && n % 200 == 100 && row.cells.len() > 4 {
+            row.cells[4].push_str(" (acting)"); // Job Title
+        }
+        if args.employee_ids {
+            row.cells.push(format!("E{n}"));
+        }
         csv.write_record(&row.cells)?;
         license_counts[row.licenses.len()] += 1;
         match bad {

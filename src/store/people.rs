@@ -24,13 +24,16 @@ impl Directory {
     /// grants. An Employee ID may name more than one.
     pub fn find_people(&self, who: &Identity) -> Result<Vec<StoredUser>> {
         self.flush()?;
-        let (column, value) = match who {
-            Identity::UserName(key) => ("user_key", key),
-            Identity::EmployeeId(id) => ("lower(employee_id)", id),
-            Identity::ObjectId(id) => ("lower(object_id)", id),
+        // Each condition is one an index answers: `users_by_key`, the partial index
+        // `users_by_employee_id` (hence the IS NOT NULL), `users_by_object_id` (Object IDs
+        // are stored lower-case, as a UUID is written).
+        let (condition, value) = match who {
+            Identity::UserName(key) => ("user_key = ?1", key),
+            Identity::EmployeeId(id) => ("lower(employee_id) = ?1 AND employee_id IS NOT NULL", id),
+            Identity::ObjectId(id) => ("object_id = ?1", id),
         };
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {} FROM users WHERE {column} = ?1 ORDER BY id",
+            "SELECT {} FROM users WHERE {condition} ORDER BY id",
             *USER_COLUMNS_PROFILE
         ))?;
         let mut users: Vec<StoredUser> = stmt
