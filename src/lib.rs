@@ -20,6 +20,7 @@ pub mod plan;
 pub mod progress;
 pub mod read;
 pub mod row;
+pub mod snapshot;
 pub mod store;
 pub mod tenant;
 pub mod write;

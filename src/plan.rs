@@ -14,6 +14,7 @@ use crate::row::{
     printable, profile_index, CheckedRow, Code, Columns, Digest, Field, Status, PROFILE_FIELDS,
     PROFILE_LEN,
 };
+use crate::snapshot::{Snapshot, StateSpec};
 use crate::store::people::Identity;
 use crate::store::{Directory, StoredUser, UserWrite};
 use crate::tenant::Tenant;
@@ -290,6 +291,11 @@ pub struct Planner<'a> {
     pub match_by: MatchBy,
     /// People offboarded by rows so far (for `--max-leavers`).
     pub leavers: u64,
+    /// Under `--match employee-id`: the directory's people and their states, so that a
+    /// row that changes nothing needs no look-up.
+    pub snapshot: Option<(Snapshot, StateSpec)>,
+    /// Rows the snapshot decided without a look-up.
+    pub unchanged_by_snapshot: u64,
     users: SeenIndex,
     employee_ids: SeenIndex,
     /// Whether the directory has users at all: if not, no look-up is needed.
@@ -314,6 +320,8 @@ impl<'a> Planner<'a> {
             seats,
             match_by: MatchBy::UserName,
             leavers: 0,
+            snapshot: None,
+            unchanged_by_snapshot: 0,
             users: SeenIndex::with_capacity(expected_rows),
             employee_ids: SeenIndex::with_capacity(
                 columns.get(Field::EmployeeId).map_or(0, |_| expected_rows),
@@ -324,7 +332,12 @@ impl<'a> Planner<'a> {
 
     /// Whether a row of the file had this Employee ID (lower-cased).
     pub fn saw_employee_id(&self, lower: &str) -> bool {
-        self.employee_ids.find(Digest::of(lower)).is_some()
+        self.saw_employee(Digest::of(lower))
+    }
+
+    /// Whether a row of the file had the Employee ID of this digest.
+    pub fn saw_employee(&self, digest: Digest) -> bool {
+        self.employee_ids.find(digest).is_some()
     }
 
     /// Fetches what planning `row` will look at into the cache ahead of time.
@@ -366,6 +379,9 @@ impl<'a> Planner<'a> {
         }
         if p.row.failed() {
             p.status = Some(Status::Failed);
+            return Ok(());
+        }
+        if self.unchanged_by_snapshot(p) {
             return Ok(());
         }
         let existing = match directory {
@@ -450,6 +466,43 @@ impl<'a> Planner<'a> {
             },
         }
         Ok(())
+    }
+
+    /// The fast path of a nightly sync: a row whose person is in the snapshot in the very
+    /// state the row asks for is `unchanged` (with `--on-existing update`) or `skipped`,
+    /// without a look-up. Anything else is planned in full.
+    fn unchanged_by_snapshot(&mut self, p: &mut PlannedRow) -> bool {
+        let Some((snapshot, spec)) = &self.snapshot else {
+            return false;
+        };
+        let (Some(employee), false) = (p.row.employee_digest, p.row.leaver) else {
+            return false;
+        };
+        if self.on_existing == OnExisting::Fail
+            || !p.row.cell(self.columns, Field::Password).is_empty()
+            || !snapshot
+                .state(employee)
+                .is_some_and(|s| spec.row_matches(&s, &p.row, self.columns, self.tenant))
+        {
+            return false;
+        }
+        // The name is the stored one (it is part of the state): claim it as the full
+        // plan would, a built one here, a typed one in check_duplicates.
+        if p.row.built_name && self.users.claim(p.row.key_digest, p.row.line).is_some() {
+            return false;
+        }
+        if p.row.built_name {
+            p.warnings.retain(|w| !w.starts_with("user_name_"));
+        }
+        p.status = Some(match self.on_existing {
+            OnExisting::Update => Status::Unchanged,
+            _ => Status::Skipped,
+        });
+        if p.status == Some(Status::Unchanged) {
+            p.licenses = p.row.licenses.clone();
+        }
+        self.unchanged_by_snapshot += 1;
+        true
     }
 
     /// A leaver's row: a matched active user is offboarded (whatever `--on-existing`

@@ -191,17 +191,23 @@ impl Run<'_> {
     ) -> Result<()> {
         let tenant = &self.job.tenant;
         let mut missing = Vec::new();
-        d.for_each_active_person(|id, employee_id| {
-            if !planner.saw_employee_id(&employee_id.to_lowercase()) {
-                missing.push(id);
-            }
-            Ok(())
-        })?;
+        match &planner.snapshot {
+            Some((snapshot, _)) => missing = snapshot.missing(|d| planner.saw_employee(d)),
+            None => d.for_each_active_person(|id, employee_id| {
+                if !planner.saw_employee_id(&employee_id.to_lowercase()) {
+                    missing.push(id);
+                }
+                Ok(())
+            })?,
+        }
+        // In User Name order, whichever way they were found.
+        let mut users = Vec::with_capacity(missing.len());
         for id in missing {
             crate::interrupt::check()?;
-            let Some(user) = d.user_by_id(id)? else {
-                continue;
-            };
+            users.extend(d.user_by_id(id)?);
+        }
+        users.sort_by_cached_key(|u| u.user_name.to_lowercase());
+        for user in users {
             let held: Vec<u16> = user
                 .licenses
                 .iter()
@@ -306,6 +312,15 @@ impl Run<'_> {
             (file_len / 150).min(50_000_000) as usize,
         );
         planner.match_by = job.match_by;
+        if let (MatchBy::EmployeeId, Some(d)) = (job.match_by, lookup) {
+            let spec = crate::snapshot::StateSpec::new(&columns);
+            let t = Instant::now();
+            planner.snapshot = Some((crate::snapshot::Snapshot::build(d, &spec)?, spec));
+            debug!(
+                seconds = t.elapsed().as_secs_f64(),
+                "directory snapshot taken"
+            );
+        }
         let writer = ResultWriter::create(
             &job.destination,
             input.delimiter,
@@ -326,6 +341,12 @@ impl Run<'_> {
             columns: &columns,
         };
         let (mut writer, mut tally) = self.run_stages(mode, stages)?;
+        if planner.snapshot.is_some() {
+            debug!(
+                rows = planner.unchanged_by_snapshot,
+                "rows decided by the snapshot"
+            );
+        }
         if job.full_export {
             if let Some(d) = directory.as_deref() {
                 self.offboard_missing(d, &planner, &mut writer, &mut tally)?;

@@ -5,7 +5,8 @@
 use anyhow::Result;
 use rusqlite::{params, OptionalExtension};
 
-use crate::store::users::{stored_user, USER_COLUMNS_PROFILE};
+use crate::row::PROFILE_LEN;
+use crate::store::users::{profile_columns, stored_user, USER_COLUMNS_PROFILE};
 use crate::store::{Directory, StoredUser};
 
 /// How a row names a person.
@@ -213,5 +214,130 @@ impl Directory {
         };
         self.load_grants_of(&mut user)?;
         Ok(Some(user))
+    }
+}
+
+/// A person as [`Directory::for_each_active_person_view`] passes them: borrowed, not
+/// copied.
+pub struct PersonView<'a> {
+    pub id: i64,
+    pub user_name: &'a str,
+    pub usage_location: &'a str,
+    pub block_sign_in: bool,
+    /// Values of [`crate::row::PROFILE`], in its order; "" for none.
+    pub profile: [&'a str; PROFILE_LEN],
+    pub licenses: &'a [String],
+    pub disabled_apps: &'a [(String, String)],
+    pub roles: &'a [String],
+}
+
+/// A sequential scan of one of the grant tables (their keys start with `user_id`, so
+/// they are in user order), read along with the users.
+struct GrantScan<'s, T> {
+    rows: rusqlite::Rows<'s>,
+    /// The next row not handed out yet: its user and value.
+    next: Option<(i64, T)>,
+    read: fn(&rusqlite::Row) -> rusqlite::Result<T>,
+}
+
+impl<'s, T> GrantScan<'s, T> {
+    fn new(
+        rows: rusqlite::Rows<'s>,
+        read: fn(&rusqlite::Row) -> rusqlite::Result<T>,
+    ) -> Result<GrantScan<'s, T>> {
+        let mut scan = GrantScan {
+            rows,
+            next: None,
+            read,
+        };
+        scan.advance()?;
+        Ok(scan)
+    }
+
+    fn advance(&mut self) -> Result<()> {
+        self.next = match self.rows.next()? {
+            Some(r) => Some((r.get(0)?, (self.read)(r)?)),
+            None => None,
+        };
+        Ok(())
+    }
+
+    /// Moves the values of user `id` into `out` (emptied first), skipping users before.
+    fn take(&mut self, id: i64, out: &mut Vec<T>) -> Result<()> {
+        out.clear();
+        while let Some((user, _)) = &self.next {
+            if *user > id {
+                break;
+            }
+            let (user, value) = self.next.take().expect("a row");
+            if user == id {
+                out.push(value);
+            }
+            self.advance()?;
+        }
+        Ok(())
+    }
+}
+
+impl Directory {
+    /// Calls `f` with every active user that has an Employee ID, with licences, disabled
+    /// apps and roles: four sequential scans (the users by id, the grant tables by user)
+    /// merged, nothing looked up and nothing copied but the grants.
+    pub fn for_each_active_person_view(
+        &self,
+        mut f: impl FnMut(&PersonView) -> Result<()>,
+    ) -> Result<()> {
+        if !self.has_schema()? {
+            return Ok(());
+        }
+        self.flush()?;
+        let mut users = self.conn.prepare(&format!(
+            "SELECT id, user_name, usage_location, block_sign_in, employee_id IS NOT NULL \
+             AND employee_id != '' AND deleted_at IS NULL, {} FROM users ORDER BY id",
+            profile_columns()
+        ))?;
+        let mut licenses = self
+            .conn
+            .prepare("SELECT user_id, sku FROM user_licenses ORDER BY user_id")?;
+        let mut apps = self
+            .conn
+            .prepare("SELECT user_id, sku, app FROM user_disabled_apps ORDER BY user_id")?;
+        let mut roles = self
+            .conn
+            .prepare("SELECT user_id, role FROM user_roles ORDER BY user_id")?;
+        let mut licenses = GrantScan::new(licenses.query([])?, |r| r.get::<_, String>(1))?;
+        let mut apps = GrantScan::new(apps.query([])?, |r| {
+            Ok((r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        })?;
+        let mut roles = GrantScan::new(roles.query([])?, |r| r.get::<_, String>(1))?;
+        let (mut held, mut disabled, mut granted) = (Vec::new(), Vec::new(), Vec::new());
+        let mut rows = users.query([])?;
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            if !r.get::<_, bool>(4)? {
+                continue;
+            }
+            licenses.take(id, &mut held)?;
+            apps.take(id, &mut disabled)?;
+            roles.take(id, &mut granted)?;
+            let text = |i: usize| -> rusqlite::Result<&str> {
+                Ok(r.get_ref(i)?.as_str_or_null()?.unwrap_or(""))
+            };
+            let mut profile = [""; PROFILE_LEN];
+            for (i, v) in profile.iter_mut().enumerate() {
+                *v = text(5 + i)?;
+            }
+            f(&PersonView {
+                id,
+                user_name: text(1)?,
+                usage_location: text(2)?,
+                block_sign_in: r.get(3)?,
+                profile,
+                licenses: &held,
+                disabled_apps: &disabled,
+                roles: &granted,
+            })?;
+        }
+        Ok(())
     }
 }

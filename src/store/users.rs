@@ -12,7 +12,7 @@ use crate::row::{PROFILE, PROFILE_LEN};
 use crate::store::Directory;
 
 /// The profile columns, comma-separated, in [`PROFILE`]'s order.
-fn profile_columns() -> String {
+pub(super) fn profile_columns() -> String {
     PROFILE.map(|(_, column)| column).join(", ")
 }
 
