@@ -169,6 +169,14 @@ impl Directory {
             let wal = self.journal_mode()? == "wal";
             if wal != bulk {
                 self.bulk = bulk;
+                if !bulk {
+                    // Writes into a big directory touch random pages of its indexes
+                    // (User Names, Object IDs): with the default cache SQLite spills
+                    // dirty pages to the WAL before the commit and writes them again.
+                    // A bulk load writes new pages in order and needs no more.
+                    self.conn
+                        .execute_batch(&format!("PRAGMA cache_size = -{WRITE_CACHE_KIB}"))?;
+                }
                 return Ok(());
             }
             self.conn.execute_batch("ROLLBACK")?;
@@ -349,6 +357,9 @@ fn create_private(path: &Path) -> std::io::Result<()> {
     let _ = path;
     Ok(())
 }
+
+/// SQLite's page cache for a run that writes into a directory with users, in KiB.
+const WRITE_CACHE_KIB: u32 = 64 << 10;
 
 /// A new Object ID: a random (version 4) UUID, as Entra ID gives its objects.
 pub fn new_object_id() -> String {
