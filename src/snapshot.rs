@@ -238,6 +238,15 @@ impl Snapshot {
         })
     }
 
+    /// How many active people with an Employee ID there are.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// The state of the one active person with this Employee ID digest.
     pub fn state(&self, employee: Digest) -> Option<PersonState> {
         if self.entries.is_empty() {

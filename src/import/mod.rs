@@ -267,8 +267,11 @@ impl Run<'_> {
                 .columns
                 .get(crate::row::Field::AccountStatus)
                 .is_some();
-        let active_people = match directory.as_deref() {
-            Some(d) if has_users && may_have_leavers => d.count_active_people()?,
+        // Under --match employee-id the snapshot counts them on its way.
+        let mut active_people = match directory.as_deref() {
+            Some(d) if has_users && may_have_leavers && job.match_by == MatchBy::UserName => {
+                d.count_active_people()?
+            }
             _ => 0,
         };
         // Look-ups of existing users go through a connection of their own, so that the
@@ -315,7 +318,11 @@ impl Run<'_> {
         if let (MatchBy::EmployeeId, Some(d)) = (job.match_by, lookup) {
             let spec = crate::snapshot::StateSpec::new(&columns);
             let t = Instant::now();
-            planner.snapshot = Some((crate::snapshot::Snapshot::build(d, &spec)?, spec));
+            let snapshot = crate::snapshot::Snapshot::build(d, &spec)?;
+            if may_have_leavers {
+                active_people = snapshot.len() as u64;
+            }
+            planner.snapshot = Some((snapshot, spec));
             debug!(
                 seconds = t.elapsed().as_secs_f64(),
                 "directory snapshot taken"
