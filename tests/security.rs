@@ -191,16 +191,26 @@ fn users_and_man_replace_a_symlink_and_never_write_through_it() {
 
 /// Starts an import that stops right after its commit, before its result file is
 /// renamed, and kills it there; returns the staged file's name.
-fn import_killed_after_commit(wd: &Workdir, input: &str, output: &str) -> String {
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("onboard"))
-        .current_dir(wd.dir())
-        .args(["import", input, "-o", output, "-q"])
+/// Starts `onboard import INPUT -o OUTPUT` that pauses between its commit and the rename
+/// (and goes on once `resume` exists, if given); returns it, once paused, with its stderr
+/// stream and what it wrote there so far.
+fn import_paused_after_commit(
+    wd: &Workdir,
+    input: &str,
+    output: &str,
+    resume: Option<&str>,
+) -> (std::process::Child, std::process::ChildStderr, String) {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("onboard"));
+    cmd.current_dir(wd.dir())
+        .args(["import", input, "-o", output])
         .args(["--tenant", "tenant.toml", "--directory", "onboard.db"])
         .env("ONBOARD_PAUSE_AT", "committed")
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    if let Some(file) = resume {
+        cmd.env("ONBOARD_RESUME_ON", wd.path(file));
+    }
+    let mut child = cmd.spawn().unwrap();
     let mut stderr = child.stderr.take().unwrap();
     let mut seen = String::new();
     let mut buf = [0u8; 256];
@@ -210,6 +220,11 @@ fn import_killed_after_commit(wd: &Workdir, input: &str, output: &str) -> String
         assert!(n > 0, "onboard ended before pausing: {seen}");
         seen.push_str(&String::from_utf8_lossy(&buf[..n]));
     }
+    (child, stderr, seen)
+}
+
+fn import_killed_after_commit(wd: &Workdir, input: &str, output: &str) -> String {
+    let (mut child, _stderr, _) = import_paused_after_commit(wd, input, output, None);
     child.kill().unwrap();
     child.wait().unwrap();
     let staged = wd.query("SELECT staged_file FROM runs ORDER BY id DESC LIMIT 1");
@@ -225,25 +240,8 @@ fn a_name_taken_after_the_check_keeps_the_result_file_aside() {
     // passwords stays at the kept path, which a warning names.
     let wd = Workdir::new();
     wd.write("users.csv", &csv(USERS));
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("onboard"))
-        .current_dir(wd.dir())
-        .args(["import", "users.csv", "-o", "out.csv"])
-        .args(["--tenant", "tenant.toml", "--directory", "onboard.db"])
-        .env("ONBOARD_PAUSE_AT", "committed")
-        .env("ONBOARD_RESUME_ON", wd.path("go"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let mut seen = String::new();
-    let mut buf = [0u8; 256];
-    while !seen.contains("paused at committed") {
-        use std::io::Read;
-        let n = stderr.read(&mut buf).unwrap();
-        assert!(n > 0, "onboard ended before pausing: {seen}");
-        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-    }
+    let (mut child, mut stderr, mut seen) =
+        import_paused_after_commit(&wd, "users.csv", "out.csv", Some("go"));
     wd.write("out.csv", "someone else's file\n");
     wd.write("go", "");
     let status = child.wait().unwrap();

@@ -172,55 +172,41 @@ impl Columns {
                 let key = header_key(cell);
                 map.mapped.iter().find(|(h, _)| *h == key).map(|(_, f)| *f)
             };
-            let field = match (mapped, property_of(cell)) {
+            let (name, found) = match (mapped, property_of(cell)) {
                 (Some(None), _) => {
                     fields.push(None);
                     continue;
                 }
-                (Some(Some(f)), _) => f,
+                (Some(Some(f)), _) => (cell, Some(f)),
                 (None, Some(prop)) => {
                     bracketed = true;
-                    match field_of_property(prop) {
-                        Some(f) => f,
-                        None if is_object_id(prop) => {
-                            object_id = Some(col);
-                            fields.push(None);
-                            continue;
-                        }
-                        None if is_unkept_property(prop) => {
-                            warn!(
-                                "line {line}, column {column_no}: column `{}` is a Microsoft Graph property onboard does not keep; it is left out",
-                                printable(cell)
-                            );
-                            fields.push(None);
-                            continue;
-                        }
-                        None => bail!("line {line}, column {column_no}: {}", unknown_column(cell)),
-                    }
+                    (prop, field_of_property(prop))
                 }
-                (None, None) => match field_of_header(cell) {
-                    Some(f) => {
-                        if f == Field::BlockSignIn && header_key(cell) == "accountenabled" {
-                            // Graph's own property: TRUE means the account may sign in.
-                            account_enabled = true;
-                        }
-                        f
+                (None, None) => {
+                    let found = field_of_header(cell);
+                    if found == Some(Field::BlockSignIn) && header_key(cell) == "accountenabled" {
+                        // Graph's own property: TRUE means the account may sign in.
+                        account_enabled = true;
                     }
-                    None if is_object_id(cell) => {
-                        object_id = Some(col);
-                        fields.push(None);
-                        continue;
-                    }
-                    None if is_unkept_property(cell) => {
-                        warn!(
-                            "line {line}, column {column_no}: column `{}` is a Microsoft Graph property onboard does not keep; it is left out",
-                            printable(cell)
-                        );
-                        fields.push(None);
-                        continue;
-                    }
-                    None => bail!("line {line}, column {column_no}: {}", unknown_column(cell)),
-                },
+                    (cell, found)
+                }
+            };
+            let field = match found {
+                Some(f) => f,
+                None if is_object_id(name) => {
+                    object_id = Some(col);
+                    fields.push(None);
+                    continue;
+                }
+                None if is_unkept_property(name) => {
+                    warn!(
+                        "line {line}, column {column_no}: column `{}` is a Microsoft Graph property onboard does not keep; it is left out",
+                        printable(cell)
+                    );
+                    fields.push(None);
+                    continue;
+                }
+                None => bail!("line {line}, column {column_no}: {}", unknown_column(cell)),
             };
             if let Some(prev) = index[field as usize] {
                 bail!(

@@ -301,55 +301,38 @@ trait CellStream {
     fn last_row(&mut self, name: &str) -> Result<u64, String>;
 }
 
-impl CellStream for Xlsx<BufReader<File>> {
-    fn each_cell(
-        &mut self,
-        name: &str,
-        cell: &mut dyn FnMut(Cell<DataRef<'_>>) -> bool,
-    ) -> Result<(), String> {
-        let mut cells = self
-            .worksheet_cells_reader(name)
-            .map_err(|e| e.to_string())?;
-        while let Some(c) = cells.next_cell().map_err(|e| e.to_string())? {
-            if !cell(c) {
-                break;
+/// The same for `.xlsx` and `.xlsb`: calamine's cell readers have the same methods.
+macro_rules! cell_stream {
+    ($book:ty) => {
+        impl CellStream for $book {
+            fn each_cell(
+                &mut self,
+                name: &str,
+                cell: &mut dyn FnMut(Cell<DataRef<'_>>) -> bool,
+            ) -> Result<(), String> {
+                let mut cells = self
+                    .worksheet_cells_reader(name)
+                    .map_err(|e| e.to_string())?;
+                while let Some(c) = cells.next_cell().map_err(|e| e.to_string())? {
+                    if !cell(c) {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+
+            fn last_row(&mut self, name: &str) -> Result<u64, String> {
+                let cells = self
+                    .worksheet_cells_reader(name)
+                    .map_err(|e| e.to_string())?;
+                Ok(u64::from(cells.dimensions().end.0) + 1)
             }
         }
-        Ok(())
-    }
-
-    fn last_row(&mut self, name: &str) -> Result<u64, String> {
-        let cells = self
-            .worksheet_cells_reader(name)
-            .map_err(|e| e.to_string())?;
-        Ok(u64::from(cells.dimensions().end.0) + 1)
-    }
+    };
 }
 
-impl CellStream for Xlsb<BufReader<File>> {
-    fn each_cell(
-        &mut self,
-        name: &str,
-        cell: &mut dyn FnMut(Cell<DataRef<'_>>) -> bool,
-    ) -> Result<(), String> {
-        let mut cells = self
-            .worksheet_cells_reader(name)
-            .map_err(|e| e.to_string())?;
-        while let Some(c) = cells.next_cell().map_err(|e| e.to_string())? {
-            if !cell(c) {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    fn last_row(&mut self, name: &str) -> Result<u64, String> {
-        let cells = self
-            .worksheet_cells_reader(name)
-            .map_err(|e| e.to_string())?;
-        Ok(u64::from(cells.dimensions().end.0) + 1)
-    }
-}
+cell_stream!(Xlsx<BufReader<File>>);
+cell_stream!(Xlsb<BufReader<File>>);
 
 /// Starts a thread that reads the sheet `name` of `book` cell by cell and sends its rows,
 /// a few ahead of the reader; it stops at the first cell past a limit, with an error.
