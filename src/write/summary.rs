@@ -35,7 +35,7 @@ pub struct Summary {
     pub dry_run: bool,
     pub committed: bool,
     pub rows: u64,
-    /// created, updated, unchanged, skipped, failed: all five always present.
+    /// created, updated, unchanged, skipped, failed, offboarded: all six always present.
     pub status: BTreeMap<String, u64>,
     /// Number of errors per error code (a row may have several).
     pub errors: BTreeMap<String, u64>,
