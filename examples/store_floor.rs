@@ -4,7 +4,7 @@
 //! journal, `synchronous = EXTRA`, as onboard's first import), inserts every record with
 //! a prepared statement: the user (User Name, its key, an Object ID, the profile), a
 //! licence row per `+`-separated name of the Licenses cell, and the seat counters. The
-//! indexes are dropped before and built after, as onboard does for a first import. No
+//! indexes are built after, as onboard does for a first import. No
 //! check of any kind: a bad row is inserted as it is, and a repeated User Name is skipped.
 //!
 //! ```text
@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::process::ExitCode;
 
 use onboard::row::{Columns, Field, PROFILE};
-use onboard::store::schema::{NEW_PAGE_SIZE, SCHEMA, SCHEMA_VERSION};
+use onboard::store::schema::{NEW_PAGE_SIZE, SCHEMA, SCHEMA_VERSION, USER_INDEXES};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -47,9 +47,6 @@ fn run(input: &str, output: &str) -> Result<u64, Box<dyn std::error::Error>> {
     let tx = conn.transaction()?;
     tx.execute_batch(SCHEMA)?;
     tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
-    tx.execute_batch(
-        "DROP INDEX users_by_key; DROP INDEX users_by_object_id; DROP INDEX users_by_employee_id;",
-    )?;
     tx.execute(
         "INSERT INTO runs (id, run_id, started_at, finished_at, input_name, input_sha256, \
          dry_run, rows, created, updated, unchanged, skipped, failed, result_file, staged_file) \
@@ -124,12 +121,7 @@ fn run(input: &str, output: &str) -> Result<u64, Box<dyn std::error::Error>> {
         count.execute(rusqlite::params![sku, n])?;
     }
     drop(count);
-    tx.execute_batch(
-        "CREATE UNIQUE INDEX users_by_key ON users(user_key); \
-         CREATE UNIQUE INDEX users_by_object_id ON users(object_id); \
-         CREATE INDEX users_by_employee_id ON users(lower(employee_id)) \
-             WHERE employee_id IS NOT NULL;",
-    )?;
+    tx.execute_batch(USER_INDEXES)?;
     tx.commit()?;
     Ok(users)
 }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use tracing::info;
 
 use crate::clock::{days_ago_rfc3339, now_rfc3339};
@@ -20,14 +20,12 @@ use crate::import::{new_run_id, MaxFailed};
 use crate::password::{self, Password};
 use crate::plan::{OnShortage, SeatPool};
 use crate::read::{Input, ReadOptions};
-use crate::row::{escape_controls, printable, profile_index, Field, RawRow};
+use crate::row::{escape_controls, printable, Field, RawRow, DISPLAY_NAME_AT};
 use crate::store::people::Identity;
 use crate::store::{Access, Directory, RunRecord, StoredUser};
 use crate::tenant::Tenant;
 use crate::write::file::{self, Kept};
 use crate::write::result::{Destination, ResultWriter};
-
-const DISPLAY_NAME: usize = profile_index(Field::DisplayName).expect("a profile field");
 
 /// What a run does to the people it names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +131,7 @@ impl Done {
 
     fn of(line: Option<u64>, user: &StoredUser) -> Done {
         let mut done = Done::new(line, &user.user_name);
-        done.display_name = user.profile[DISPLAY_NAME].clone();
+        done.display_name = user.profile[DISPLAY_NAME_AT].clone();
         done
     }
 
@@ -270,6 +268,8 @@ fn decide_and_commit(
     started: Instant,
 ) -> Result<PeopleEnd> {
     let tenant = &job.tenant;
+    // The input's SHA-256, taken as it is read.
+    let input_hash = input.as_ref().map(|i| i.hash());
     if let (Some(d), false) = (directory, job.dry_run) {
         recover_staged_results(d, &job.destination)?;
     }
@@ -335,25 +335,9 @@ fn decide_and_commit(
         .collect();
     let failures: u64 = rows.iter().filter(|r| r.outcome.fails()).count() as u64;
     let total = rows.len() as u64;
-    let seats_of =
-        |assigned: &HashMap<String, u64>, delta: &[i64]| -> Vec<(String, u64, u64, u64)> {
-            tenant
-                .licenses
-                .iter()
-                .enumerate()
-                .map(|(i, l)| {
-                    let before = *assigned.get(&l.sku).unwrap_or(&0);
-                    (
-                        l.sku.clone(),
-                        l.seats,
-                        before,
-                        (before as i64 + delta[i]).max(0) as u64,
-                    )
-                })
-                .collect()
-        };
-    // Seats freed by offboarding: every licence the offboarded users held.
-    let mut delta = granted.clone();
+    // Seats served by restoring, less those freed by offboarding: every licence the
+    // offboarded users held.
+    let mut delta = granted;
     for r in rows.iter().filter(|r| r.outcome == Outcome::Offboarded) {
         for sku in &r.licenses {
             if let Some(i) = tenant.license_index(sku) {
@@ -361,13 +345,23 @@ fn decide_and_commit(
             }
         }
     }
+    let seats = tenant
+        .licenses
+        .iter()
+        .zip(&delta)
+        .map(|(l, d)| {
+            let before = *assigned.get(&l.sku).unwrap_or(&0);
+            let after = (before as i64 + d).max(0) as u64;
+            (l.sku.clone(), l.seats, before, after)
+        })
+        .collect();
     let mut end = PeopleEnd {
         counts,
         rows: total,
         committed: false,
         over_budget: false,
         result_file: Some(job.destination.path.clone()),
-        seats: seats_of(&assigned, &delta),
+        seats,
         seconds: 0.0,
     };
     if job.max_failed.is_some_and(|m| m.exceeded(failures, total)) {
@@ -406,14 +400,13 @@ fn decide_and_commit(
     match (directory, job.dry_run) {
         (Some(d), false) => {
             crate::interrupt::check()?;
-            let (input_name, input_sha256) = match &job.input {
-                Some(path) => (
+            let (input_name, input_sha256) = match (&job.input, &input_hash) {
+                (Some(path), Some(hash)) => (
                     absolute(path),
-                    crate::read::InputHash::default()
-                        .finish(path)
-                        .unwrap_or_default(),
+                    hash.finish(path)
+                        .with_context(|| format!("cannot read {}", path.display()))?,
                 ),
-                None => (String::new(), String::new()),
+                _ => (String::new(), String::new()),
             };
             d.record_run(&RunRecord {
                 run_id: run_id.to_string(),
@@ -488,12 +481,7 @@ fn decide_row(
         }
     }
     let employee_id = cell(columns.get(Field::EmployeeId));
-    let shown = if !user_name.is_empty() {
-        user_name.clone()
-    } else {
-        String::new()
-    };
-    let done = Done::new(line, &shown);
+    let done = Done::new(line, &user_name);
     let (who, named) = if !object_id.is_empty() {
         match uuid::Uuid::parse_str(&object_id) {
             Ok(id) => (
@@ -555,13 +543,13 @@ fn decide_row(
         }
     };
     let mut done = Done::of(line, user);
-    if let Some(first) = seen.insert(user.id, raw.line) {
-        seen.insert(user.id, first);
+    if let Some(&first) = seen.get(&user.id) {
         return Ok(done.fail(
             "duplicate_in_file",
             format!("{} is also on line {first}", printable(&user.user_name)),
         ));
     }
+    seen.insert(user.id, raw.line);
     match action {
         Action::Offboard => {
             if let Some(at) = &user.deleted_at {

@@ -11,16 +11,13 @@ use smallvec::SmallVec;
 
 use crate::password::Password;
 use crate::row::{
-    printable, profile_index, CheckedRow, Code, Columns, Digest, Field, Status, PROFILE_FIELDS,
+    printable, CheckedRow, Code, Columns, Digest, Field, Status, EMPLOYEE_ID_AT, PROFILE_FIELDS,
     PROFILE_LEN,
 };
 use crate::snapshot::{Snapshot, StateSpec};
 use crate::store::people::Identity;
 use crate::store::{Directory, StoredUser, UserWrite};
 use crate::tenant::Tenant;
-
-/// Where Employee ID is in a stored user's profile.
-const EMPLOYEE_ID: usize = profile_index(Field::EmployeeId).expect("a profile field");
 
 /// `--on-existing`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,7 +143,6 @@ impl SeatPool {
         }
     }
 
-    /// Takes one seat of each of `wanted`, or none and returns the ones that are short.
     /// Gives back the seats of licences a leaver held, for the rows after.
     pub fn release(&mut self, held: &[u16]) {
         for &i in held {
@@ -154,6 +150,7 @@ impl SeatPool {
         }
     }
 
+    /// Takes one seat of each of `wanted`, or none and returns the ones that are short.
     pub fn reserve(&mut self, wanted: &[u16]) -> Result<(), Vec<u16>> {
         if wanted.iter().all(|&i| self.available[i as usize] >= 1) {
             for &i in wanted {
@@ -225,46 +222,43 @@ impl SeenIndex {
         let _ = slot;
     }
 
-    /// The line `key` was claimed on, if it was.
-    fn find(&self, key: Digest) -> Option<u64> {
+    /// The slot `key` is in, or the empty slot where it would go.
+    fn probe(&self, key: Digest) -> usize {
         let mask = self.mask();
         let mut i = key.hi as usize & mask;
         loop {
             let slot = &self.slots[i];
-            if slot.line == 0 {
-                return None;
-            }
-            if slot.hi == key.hi && slot.lo == key.lo {
-                return Some(slot.line as u64);
+            if slot.line == 0 || (slot.hi == key.hi && slot.lo == key.lo) {
+                return i;
             }
             i = (i + 1) & mask;
         }
     }
 
+    /// The line `key` was claimed on, if it was.
+    fn find(&self, key: Digest) -> Option<u64> {
+        match self.slots[self.probe(key)].line {
+            0 => None,
+            line => Some(line as u64),
+        }
+    }
+
     /// Remembers `key` at `line`; returns the earlier line if it was there.
     fn claim(&mut self, key: Digest, line: u64) -> Option<u64> {
-        let line = line.clamp(1, u32::MAX as u64) as u32;
-        let mask = self.mask();
-        let mut i = key.hi as usize & mask;
-        loop {
-            let slot = &mut self.slots[i];
-            if slot.line == 0 {
-                *slot = Slot {
-                    hi: key.hi,
-                    lo: key.lo,
-                    line,
-                };
-                self.len += 1;
-                if self.len * 10 > self.slots.len() * 7 {
-                    self.grow();
-                }
-                return None;
-            }
-            if slot.hi == key.hi && slot.lo == key.lo {
-                return Some(slot.line as u64);
-            }
-            i = (i + 1) & mask;
+        let i = self.probe(key);
+        if self.slots[i].line != 0 {
+            return Some(self.slots[i].line as u64);
         }
+        self.slots[i] = Slot {
+            hi: key.hi,
+            lo: key.lo,
+            line: line.clamp(1, u32::MAX as u64) as u32,
+        };
+        self.len += 1;
+        if self.len * 10 > self.slots.len() * 7 {
+            self.grow();
+        }
+        None
     }
 
     fn grow(&mut self) {
@@ -289,8 +283,6 @@ pub struct Planner<'a> {
     pub on_shortage: OnShortage,
     pub seats: SeatPool,
     pub match_by: MatchBy,
-    /// People offboarded by rows so far (for `--max-leavers`).
-    pub leavers: u64,
     /// Under `--match employee-id`: the directory's people and their states, so that a
     /// row that changes nothing needs no look-up.
     pub snapshot: Option<(Snapshot, StateSpec)>,
@@ -319,7 +311,6 @@ impl<'a> Planner<'a> {
             on_shortage,
             seats,
             match_by: MatchBy::UserName,
-            leavers: 0,
             snapshot: None,
             unchanged_by_snapshot: 0,
             users: SeenIndex::with_capacity(expected_rows),
@@ -328,11 +319,6 @@ impl<'a> Planner<'a> {
             ),
             look_up: directory_has_users,
         }
-    }
-
-    /// Whether a row of the file had this Employee ID (lower-cased).
-    pub fn saw_employee_id(&self, lower: &str) -> bool {
-        self.saw_employee(Digest::of(lower))
     }
 
     /// Whether a row of the file had the Employee ID of this digest.
@@ -443,7 +429,7 @@ impl<'a> Planner<'a> {
                 p.status = Some(Status::Failed);
             }
             Some(user) if self.someone_else(&p.row, &user) => {
-                let stored = printable(&user.profile[EMPLOYEE_ID]);
+                let stored = printable(&user.profile[EMPLOYEE_ID_AT]);
                 let msg = format!(
                     "the built User Name {} is the directory's user with Employee ID {stored}, \
                      not {}: a different person. Give this row a typed User Name",
@@ -491,9 +477,7 @@ impl<'a> Planner<'a> {
         if p.row.built_name && self.users.claim(p.row.key_digest, p.row.line).is_some() {
             return false;
         }
-        if p.row.built_name {
-            p.warnings.retain(|w| !w.starts_with("user_name_"));
-        }
+        forget_built_name(p);
         p.status = Some(match self.on_existing {
             OnExisting::Update => Status::Unchanged,
             _ => Status::Skipped,
@@ -530,14 +514,10 @@ impl<'a> Planner<'a> {
                     .collect();
                 self.seats.release(&held);
                 p.licenses = held;
-                if p.row.built_name {
-                    // The stored name, not the one built for the row.
-                    p.warnings.retain(|w| !w.starts_with("user_name_"));
-                }
+                forget_built_name(p);
                 p.row.user_name.clone_from(&user.user_name);
                 p.status = Some(Status::Offboarded);
                 p.existing = Some(Box::new(user));
-                self.leavers += 1;
             }
         }
     }
@@ -556,9 +536,7 @@ impl<'a> Planner<'a> {
             p.row.user_name.clone_from(&user.user_name);
             p.row.key = stored_key;
             p.row.key_digest = Digest::of(&p.row.key);
-            if p.row.built_name {
-                p.warnings.retain(|w| !w.starts_with("user_name_"));
-            }
+            forget_built_name(p);
             if let Some(first) = self.users.claim(p.row.key_digest, p.row.line) {
                 if p.row.built_name {
                     let msg = format!(
@@ -615,7 +593,7 @@ impl<'a> Planner<'a> {
                 let msg = format!(
                     "{} is already the directory's user with Employee ID {}; this row's Employee ID is {}",
                     printable(&user.user_name),
-                    printable(&user.profile[EMPLOYEE_ID]),
+                    printable(&user.profile[EMPLOYEE_ID_AT]),
                     printable(p.row.cell(self.columns, Field::EmployeeId))
                 );
                 p.row.error(Code::AlreadyExists, msg);
@@ -665,7 +643,7 @@ impl<'a> Planner<'a> {
     /// names its account on purpose; a built one may be a namesake's.
     fn someone_else(&self, row: &CheckedRow, user: &StoredUser) -> bool {
         let ours = row.cell(self.columns, Field::EmployeeId);
-        let theirs = user.profile[EMPLOYEE_ID].trim();
+        let theirs = user.profile[EMPLOYEE_ID_AT].trim();
         row.built_name
             && !ours.is_empty()
             && !theirs.is_empty()
@@ -812,6 +790,13 @@ impl<'a> Planner<'a> {
             Status::Unchanged
         });
         p.existing = Some(Box::new(user));
+    }
+}
+
+/// A row that goes by a stored User Name: the warnings about the name built for it go.
+fn forget_built_name(p: &mut PlannedRow) {
+    if p.row.built_name {
+        p.warnings.retain(|w| !w.starts_with("user_name_"));
     }
 }
 

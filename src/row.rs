@@ -436,9 +436,13 @@ pub const fn profile_index(field: Field) -> Option<usize> {
     None
 }
 
+/// Where the Display Name and the Employee ID are in a stored user's profile.
+pub const DISPLAY_NAME_AT: usize = profile_index(Field::DisplayName).expect("a profile field");
+pub const EMPLOYEE_ID_AT: usize = profile_index(Field::EmployeeId).expect("a profile field");
+
 /// 96 bits of a hash of a lower-cased key: equal keys, equal digests; different keys
 /// collide with a chance of about 1 in 10^17 for a million rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Digest {
     pub hi: u64,
     pub lo: u32,
@@ -629,7 +633,7 @@ pub struct RawRow {
     /// Whether the User Name was built from a `--columns` pattern, not typed.
     pub built_name: bool,
     /// Fields past the header's width that were counted but not kept (see
-    /// [`RawRow::drop_extra_fields`]).
+    /// [`RawRow::fit_to`]).
     pub dropped: usize,
 }
 
@@ -637,9 +641,11 @@ impl RawRow {
     /// Fits a record to the header's `width`: a record with fewer fields gets empty ones
     /// at the end and the warning `short_row` (Microsoft's own Entra example has 16 fields
     /// under 17 headers); extra fields that are all empty (Excel pads) are dropped; a
-    /// record with something in an extra field keeps it, for `malformed_row`. A record of
-    /// one field under a wider header is left for `malformed_row` too: it is a row in
-    /// another delimiter, not one whose last cells were left off.
+    /// record with something in an extra field keeps the header's fields and that one, so
+    /// the row still fails as `malformed_row`, and counts the rest in `dropped`: a row of
+    /// a million fields costs no more than a row of the header's. A record of one field
+    /// under a wider header is left for `malformed_row` too: it is a row in another
+    /// delimiter, not one whose last cells were left off.
     pub fn fit_to(&mut self, width: usize) {
         let len = self.record.len();
         match len.cmp(&width) {
@@ -652,17 +658,24 @@ impl RawRow {
                 ));
             }
             Ordering::Less | Ordering::Equal => {}
-            Ordering::Greater
-                if self
+            Ordering::Greater => {
+                let extra = self
                     .record
                     .iter()
                     .skip(width)
-                    .all(|f| f.iter().all(u8::is_ascii_whitespace)) =>
-            {
-                // A new record, not a truncated one: a million empty fields leave no buffer.
-                self.keep_first(width, None);
+                    .find(|f| !f.iter().all(u8::is_ascii_whitespace))
+                    .map(<[u8]>::to_vec);
+                match extra {
+                    // A new record, not a truncated one: a million empty fields leave no
+                    // buffer behind.
+                    None => self.keep_first(width, None),
+                    Some(_) if len == width + 1 => {}
+                    Some(extra) => {
+                        self.keep_first(width, Some(&extra));
+                        self.dropped += len - width - 1;
+                    }
+                }
             }
-            Ordering::Greater => self.drop_extra_fields(width),
         }
     }
 
@@ -677,26 +690,6 @@ impl RawRow {
         }
         kept.set_position(self.record.position().cloned());
         self.record = kept;
-    }
-
-    /// Keeps a record wider than the header from holding its extra fields: it keeps the
-    /// header's `width` fields and one more (the first extra field with something in it,
-    /// else an empty one), so the row still fails as it would, and counts the rest in
-    /// `dropped`. A row of a million fields costs no more than a row of the header's.
-    pub fn drop_extra_fields(&mut self, width: usize) {
-        if self.record.len() <= width + 1 {
-            return;
-        }
-        let len = self.record.len();
-        let extra = self
-            .record
-            .iter()
-            .skip(width)
-            .find(|f| !f.iter().all(u8::is_ascii_whitespace))
-            .unwrap_or_default()
-            .to_vec();
-        self.keep_first(width, Some(&extra));
-        self.dropped += len - self.record.len();
     }
 }
 

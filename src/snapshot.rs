@@ -11,7 +11,7 @@
 use anyhow::Result;
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::row::{CheckedRow, Columns, Digest, Field, PROFILE_FIELDS};
+use crate::row::{CheckedRow, Columns, Digest, Field, EMPLOYEE_ID_AT, PROFILE_FIELDS};
 use crate::store::people::PersonView;
 use crate::store::Directory;
 use crate::tenant::Tenant;
@@ -121,8 +121,8 @@ impl StateSpec {
     }
 }
 
-/// A streaming digest of texts, flags and sets, each framed so that no two different
-/// sequences write the same bytes.
+/// A streaming digest of texts and sets, each framed so that no two different sequences
+/// write the same bytes.
 struct State(Xxh3);
 
 impl State {
@@ -177,7 +177,7 @@ fn location_digest(location: &str) -> u64 {
 /// One person in the snapshot.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    employee: (u64, u32),
+    employee: Digest,
     state: PersonState,
     id: i64,
     /// Another active person has the same Employee ID: never a fast match.
@@ -200,9 +200,8 @@ impl Snapshot {
     pub fn build(d: &Directory, spec: &StateSpec) -> Result<Snapshot> {
         let mut entries = Vec::new();
         d.for_each_active_person_view(|user| {
-            let id = Digest::of(&user.profile[EMPLOYEE_ID].to_lowercase());
             entries.push(Entry {
-                employee: (id.hi, id.lo),
+                employee: Digest::of(&user.profile[EMPLOYEE_ID_AT].to_lowercase()),
                 state: spec.of_stored(user),
                 id: user.id,
                 shared: false,
@@ -226,7 +225,7 @@ impl Snapshot {
         let mut starts = vec![0u32; (1usize << bits) + 1];
         let mut at = 0usize;
         for (b, start) in starts.iter_mut().enumerate() {
-            while at < entries.len() && bucket(entries[at].employee.0, bits) < b as u64 {
+            while at < entries.len() && bucket(entries[at].employee.hi, bits) < b as u64 {
                 at += 1;
             }
             *start = at as u32;
@@ -252,10 +251,11 @@ impl Snapshot {
         if self.entries.is_empty() {
             return None;
         }
-        let key = (employee.hi, employee.lo);
         let b = bucket(employee.hi, self.bits) as usize;
         let (from, to) = (self.starts[b] as usize, self.starts[b + 1] as usize);
-        let e = self.entries[from..to].iter().find(|e| e.employee == key)?;
+        let e = self.entries[from..to]
+            .iter()
+            .find(|e| e.employee == employee)?;
         (!e.shared).then_some(e.state)
     }
 
@@ -263,12 +263,7 @@ impl Snapshot {
     pub fn missing(&self, seen: impl Fn(Digest) -> bool) -> Vec<i64> {
         self.entries
             .iter()
-            .filter(|e| {
-                !seen(Digest {
-                    hi: e.employee.0,
-                    lo: e.employee.1,
-                })
-            })
+            .filter(|e| !seen(e.employee))
             .map(|e| e.id)
             .collect()
     }
@@ -282,6 +277,3 @@ fn bucket(hi: u64, bits: u32) -> u64 {
         hi >> (64 - bits)
     }
 }
-
-/// Where Employee ID is in a stored user's profile.
-const EMPLOYEE_ID: usize = crate::row::profile_index(Field::EmployeeId).expect("a profile field");

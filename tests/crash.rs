@@ -52,19 +52,6 @@ fn spawn(wd: &Workdir, input: &str, output: &str, pause_at: Option<&str>) -> std
     cmd.spawn().expect("spawn onboard")
 }
 
-/// Waits until the paused child says where it is.
-fn wait_for_pause(child: &mut std::process::Child, point: &str) {
-    use std::io::Read;
-    let mut stderr = child.stderr.take().unwrap();
-    let mut seen = String::new();
-    let mut buf = [0u8; 256];
-    while !seen.contains(&format!("paused at {point}")) {
-        let n = stderr.read(&mut buf).unwrap();
-        assert!(n > 0, "onboard ended before pausing at {point}: {seen}");
-        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-    }
-}
-
 /// User → password from every result file and left-over staged file in the folder.
 fn passwords_on_disk(wd: &Workdir) -> HashMap<String, String> {
     let mut found = HashMap::new();
@@ -166,7 +153,9 @@ fn killed_imports_leave_all_or_nothing_and_lose_no_password() {
         let before = users_in_directory(&wd).len();
         let mut child = spawn(&wd, &input, &format!("run{k}.results.csv"), pause_at);
         match pause_at {
-            Some(point) => wait_for_pause(&mut child, point),
+            Some(point) => {
+                crate::workdir::wait_for_pause(child.stderr.as_mut().unwrap(), point);
+            }
             None => std::thread::sleep(delay),
         }
         let _ = child.kill(); // SIGKILL; it may have finished already

@@ -550,7 +550,6 @@ fn a_first_import_goes_through_a_rollback_journal_and_leaves_the_directory_in_wa
 
 #[test]
 fn a_killed_first_import_leaves_an_empty_directory_that_every_command_reads() {
-    use std::io::Read;
     let wd = Workdir::new();
     // Enough rows that SQLite writes pages into the file before the commit, so the kill
     // leaves a hot rollback journal.
@@ -571,14 +570,7 @@ fn a_killed_first_import_leaves_an_empty_directory_that_every_command_reads() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let mut seen = String::new();
-    let mut buf = [0u8; 256];
-    while !seen.contains("paused at staged") {
-        let n = stderr.read(&mut buf).unwrap();
-        assert!(n > 0, "onboard ended before pausing: {seen}");
-        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-    }
+    crate::workdir::wait_for_pause(child.stderr.as_mut().unwrap(), "staged");
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(wd.exists("onboard.db-journal"), "a hot journal is left");

@@ -101,6 +101,13 @@ fn bytes_of(w: &mut dyn Write, b: u8, n: usize) {
     w.write_all(&chunk[..n % (1 << 20)]).unwrap();
 }
 
+/// Writes `name`, a workbook of one sheet whose XML `sheet` writes.
+fn workbook(wd: &Workdir, name: &str, sheet: impl FnOnce(&mut dyn Write) + 'static) {
+    let mut parts = workbook_parts("Users");
+    parts.push(("xl/worksheets/sheet1.xml", Box::new(sheet)));
+    package(wd, name, parts);
+}
+
 const RESULT_HEADER: &str =
     "Line,User Name,Display Name,Status,Password,Licenses,Warnings,Errors\n";
 
@@ -110,20 +117,15 @@ fn a_workbook_with_cells_at_a1_and_xfd1048576() {
     // the far cell is a row of its own that fails alone (it is outside the header's
     // columns), and Anna is created.
     let wd = Workdir::new();
-    let mut parts = workbook_parts("Users");
-    parts.push((
-        "xl/worksheets/sheet1.xml",
-        Box::new(|w: &mut dyn Write| {
-            write!(
-                w,
-                r#"{SHEET_START}{}<row r="1048576">{}</row>{SHEET_END}"#,
-                header_and_anna(),
-                cell("XFD1048576", "x")
-            )
-            .unwrap()
-        }),
-    ));
-    package(&wd, "far.xlsx", parts);
+    workbook(&wd, "far.xlsx", |w: &mut dyn Write| {
+        write!(
+            w,
+            r#"{SHEET_START}{}<row r="1048576">{}</row>{SHEET_END}"#,
+            header_and_anna(),
+            cell("XFD1048576", "x")
+        )
+        .unwrap()
+    });
     assert_eq!(
         partly(&wd, "far.xlsx"),
         format!(
@@ -139,21 +141,16 @@ fn a_workbook_with_cells_at_a1_and_xfd1048576() {
 #[test]
 fn a_workbook_with_a_600_mb_cell() {
     let wd = Workdir::new();
-    let mut parts = workbook_parts("Users");
-    parts.push((
-        "xl/worksheets/sheet1.xml",
-        Box::new(|w: &mut dyn Write| {
-            write!(
-                w,
-                r#"{SHEET_START}{}<row r="3"><c r="A3" t="inlineStr"><is><t>"#,
-                header_and_anna()
-            )
-            .unwrap();
-            bytes_of(w, b'x', 600_000_000);
-            write!(w, "</t></is></c></row>{SHEET_END}").unwrap();
-        }),
-    ));
-    package(&wd, "cell.xlsx", parts);
+    workbook(&wd, "cell.xlsx", |w: &mut dyn Write| {
+        write!(
+            w,
+            r#"{SHEET_START}{}<row r="3"><c r="A3" t="inlineStr"><is><t>"#,
+            header_and_anna()
+        )
+        .unwrap();
+        bytes_of(w, b'x', 600_000_000);
+        write!(w, "</t></is></c></row>{SHEET_END}").unwrap();
+    });
     assert_eq!(
         fatal(&wd, "cell.xlsx"),
         "onboard: error: cell.xlsx: part `xl/worksheets/sheet1.xml` holds a text, tag or record of more than 1 MiB (at byte 434 of the part); a cell holds at most 32,767 characters"
@@ -211,21 +208,16 @@ fn a_workbook_with_a_100_mb_shared_string() {
 fn a_workbook_with_1_1_gb_of_rows() {
     // A sheet that inflates past 1 GiB: refused by its size before it is read.
     let wd = Workdir::new();
-    let mut parts = workbook_parts("Users");
-    parts.push((
-        "xl/worksheets/sheet1.xml",
-        Box::new(|w: &mut dyn Write| {
-            write!(w, "{SHEET_START}{}", header_and_anna()).unwrap();
-            let row = format!(
-                "<row>{}</row>",
-                cell("", &"y".repeat(1000)).replace(r#" r="""#, "")
-            );
-            let rows = row.repeat((1 << 20) / row.len());
-            repeat(w, rows.as_bytes(), 1100);
-            write!(w, "{SHEET_END}").unwrap();
-        }),
-    ));
-    package(&wd, "rows.xlsx", parts);
+    workbook(&wd, "rows.xlsx", |w: &mut dyn Write| {
+        write!(w, "{SHEET_START}{}", header_and_anna()).unwrap();
+        let row = format!(
+            "<row>{}</row>",
+            cell("", &"y".repeat(1000)).replace(r#" r="""#, "")
+        );
+        let rows = row.repeat((1 << 20) / row.len());
+        repeat(w, rows.as_bytes(), 1100);
+        write!(w, "{SHEET_END}").unwrap();
+    });
     assert_eq!(
         fatal(&wd, "rows.xlsx"),
         "onboard: error: rows.xlsx: part `xl/worksheets/sheet1.xml` inflates to more than 1024 MiB, the most onboard reads of one part"

@@ -60,18 +60,6 @@ fn spawn(wd: &Workdir, args: &[&str], pause_at: Option<&str>) -> Child {
     cmd.spawn().expect("spawn onboard")
 }
 
-fn wait_for_pause(child: &mut Child, point: &str) {
-    use std::io::Read;
-    let mut stderr = child.stderr.take().unwrap();
-    let mut seen = String::new();
-    let mut buf = [0u8; 256];
-    while !seen.contains(&format!("paused at {point}")) {
-        let n = stderr.read(&mut buf).unwrap();
-        assert!(n > 0, "onboard ended before pausing at {point}: {seen}");
-        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-    }
-}
-
 fn count(wd: &Workdir, sql: &str) -> usize {
     wd.query(sql)[0][0].parse().unwrap()
 }
@@ -163,7 +151,9 @@ fn killed_offboard_restore_and_purge_runs_leave_all_or_nothing() {
             let (before_deleted, before_all) = (deleted(&wd), all_users(&wd));
             let mut child = spawn(&wd, &args, pause_at);
             match pause_at {
-                Some(point) => wait_for_pause(&mut child, point),
+                Some(point) => {
+                    crate::workdir::wait_for_pause(child.stderr.as_mut().unwrap(), point);
+                }
                 None => std::thread::sleep(delay),
             }
             let _ = child.kill();

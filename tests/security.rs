@@ -212,14 +212,7 @@ fn import_paused_after_commit(
     }
     let mut child = cmd.spawn().unwrap();
     let mut stderr = child.stderr.take().unwrap();
-    let mut seen = String::new();
-    let mut buf = [0u8; 256];
-    while !seen.contains("paused at committed") {
-        use std::io::Read;
-        let n = stderr.read(&mut buf).unwrap();
-        assert!(n > 0, "onboard ended before pausing: {seen}");
-        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-    }
+    let seen = crate::workdir::wait_for_pause(&mut stderr, "committed");
     (child, stderr, seen)
 }
 

@@ -38,14 +38,7 @@ fn paused_import(wd: &Workdir, point: &str, args: &[&str]) -> (Child, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut seen = String::new();
-    let mut buf = [0u8; 256];
-    let stderr = child.stderr.as_mut().unwrap();
-    while !seen.contains(&format!("paused at {point}")) {
-        let n = stderr.read(&mut buf).unwrap();
-        assert!(n > 0, "onboard ended before pausing: {seen}");
-        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-    }
+    let seen = crate::workdir::wait_for_pause(child.stderr.as_mut().unwrap(), point);
     (child, seen)
 }
 
@@ -76,8 +69,8 @@ fn files_ending(wd: &Workdir, suffix: &str) -> Vec<String> {
         .collect()
 }
 
-/// Nothing of the run is left: no result file, no staged file, no user, no run, no seat.
-fn nothing_committed(wd: &Workdir, code: Option<i32>, stderr: &str) {
+/// The run said it was interrupted (exit 130) and left no result file, staged or not.
+fn interrupted(wd: &Workdir, code: Option<i32>, stderr: &str) {
     assert_eq!(code, Some(130), "{stderr}");
     assert_eq!(
         stderr.trim().lines().last(),
@@ -86,6 +79,11 @@ fn nothing_committed(wd: &Workdir, code: Option<i32>, stderr: &str) {
     );
     assert!(!wd.exists("out.csv"));
     assert_eq!(files_ending(wd, ".partial"), Vec::<String>::new());
+}
+
+/// Nothing of the run is left: no result file, no staged file, no user, no run, no seat.
+fn nothing_committed(wd: &Workdir, code: Option<i32>, stderr: &str) {
+    interrupted(wd, code, stderr);
     assert_eq!(wd.user_count(), 0);
     // A first import rolls back the creation of the tables too.
     let tables = wd.query("SELECT count(*) FROM sqlite_master WHERE name = 'runs'");
@@ -108,14 +106,7 @@ fn ctrl_c_while_reading_commits_nothing() {
         let (code, stderr) = signal(child, seen, "INT");
         assert_eq!(wd.user_count(), 1, "only the first user");
         assert_eq!(wd.query("SELECT count(*) FROM runs")[0][0], "1");
-        assert_eq!(code, Some(130), "{stderr}");
-        assert_eq!(
-            stderr.trim().lines().last(),
-            Some("onboard: interrupted: nothing was committed"),
-            "{stderr}"
-        );
-        assert!(!wd.exists("out.csv"));
-        assert_eq!(files_ending(&wd, ".partial"), Vec::<String>::new());
+        interrupted(&wd, code, &stderr);
         assert_eq!(files_ending(&wd, "-journal"), Vec::<String>::new());
     }
 }

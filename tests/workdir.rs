@@ -230,6 +230,19 @@ pub fn csv(rows: &[&str]) -> String {
     s
 }
 
+/// Reads the stderr of a run started with `ONBOARD_PAUSE_AT=point` until it says it has
+/// paused there; returns what it wrote so far.
+pub fn wait_for_pause(stderr: &mut impl std::io::Read, point: &str) -> String {
+    let mut seen = String::new();
+    let mut buf = [0u8; 256];
+    while !seen.contains(&format!("paused at {point}")) {
+        let n = stderr.read(&mut buf).unwrap();
+        assert!(n > 0, "onboard ended before pausing at {point}: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    seen
+}
+
 /// A listing of `onboard users` (CRLF) as LF text with its Object ID column masked, and
 /// the Object IDs; every one must be a version-7 UUID.
 pub fn mask_object_ids(text: &str) -> (String, Vec<String>) {

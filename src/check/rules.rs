@@ -20,8 +20,7 @@ pub struct Rules<'a> {
     columns: &'a Columns,
     allow_global_admin: bool,
     default_usage_location: Option<&'static str>,
-    /// `--license`: the Licenses of a row whose cell is empty.
-    default_licenses: Option<&'a str>,
+    /// `--license`, `--match employee-id` and the Account Status values.
     defaults: &'a RowDefaults,
     /// The most `+` signs in one of the tenant's licence names or SKUs.
     license_plus: usize,
@@ -75,8 +74,7 @@ impl RowDefaults {
                 anyhow::bail!("--license is empty; give a SKU such as ENTERPRISEPACK");
             }
             for item in items {
-                let sku = item.rsplit_once(':').map_or(item, |(_, sku)| sku.trim());
-                if tenant.license_index(sku).is_none() {
+                if tenant.license_index(msonline_sku(item)).is_none() {
                     let known: Vec<&str> = tenant.licenses.iter().map(|l| l.sku.as_str()).collect();
                     anyhow::bail!(
                         "--license: `{}` is not a licence of {} (known: {})",
@@ -93,6 +91,11 @@ impl RowDefaults {
             ..RowDefaults::default()
         })
     }
+}
+
+/// MSOnline writes a licence `contoso:ENTERPRISEPACK`: the SKU is after the colon.
+fn msonline_sku(item: &str) -> &str {
+    item.rsplit_once(':').map_or(item, |(_, sku)| sku.trim())
 }
 
 /// The most `+` signs in one of the tenant's licence names or SKUs.
@@ -144,7 +147,6 @@ impl<'a> Rules<'a> {
                     .as_deref()
                     .and_then(countries::canonical)
             }),
-            default_licenses: defaults.licenses.as_deref(),
             defaults,
             license_plus: license_plus(tenant),
         }
@@ -462,7 +464,7 @@ impl<'a> Rules<'a> {
             ..
         } = row;
         let cell = match cell_of(record, self.columns, Field::Licenses) {
-            "" => self.default_licenses.unwrap_or(""),
+            "" => self.defaults.licenses.as_deref().unwrap_or(""),
             cell => cell,
         };
         let apps = cell_of(record, self.columns, Field::DisabledApps);
@@ -472,8 +474,7 @@ impl<'a> Rules<'a> {
         let tenant = self.tenant;
         let known = |name: &str| tenant.license_index(name).is_some();
         for item in split_names(cell, self.license_plus, known) {
-            // MSOnline writes a licence `contoso:ENTERPRISEPACK`: the SKU after the colon.
-            let item = item.rsplit_once(':').map_or(item, |(_, sku)| sku.trim());
+            let item = msonline_sku(item);
             match tenant.license_index(item) {
                 Some(i) if !licenses.contains(&(i as u16)) => licenses.push(i as u16),
                 Some(_) => {}

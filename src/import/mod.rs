@@ -190,22 +190,17 @@ impl Run<'_> {
         tally: &mut crate::write::summary::Tally,
     ) -> Result<()> {
         let tenant = &self.job.tenant;
-        let mut missing = Vec::new();
-        match &planner.snapshot {
-            Some((snapshot, _)) => missing = snapshot.missing(|d| planner.saw_employee(d)),
-            None => d.for_each_active_person(|id, employee_id| {
-                if !planner.saw_employee_id(&employee_id.to_lowercase()) {
-                    missing.push(id);
-                }
-                Ok(())
-            })?,
-        }
-        // In User Name order, whichever way they were found.
+        // Without a snapshot the directory has no users: nobody is missing.
+        let missing = match &planner.snapshot {
+            Some((snapshot, _)) => snapshot.missing(|d| planner.saw_employee(d)),
+            None => Vec::new(),
+        };
         let mut users = Vec::with_capacity(missing.len());
         for id in missing {
             crate::interrupt::check()?;
             users.extend(d.user_by_id(id)?);
         }
+        // In User Name order, not the snapshot's.
         users.sort_by_cached_key(|u| u.user_name.to_lowercase());
         for user in users {
             let held: Vec<u16> = user
@@ -220,7 +215,7 @@ impl Run<'_> {
             writer.write_cells([
                 "",
                 &crate::row::escape_controls(&user.user_name),
-                &crate::row::escape_controls(&user.profile[DISPLAY_NAME]),
+                &crate::row::escape_controls(&user.profile[crate::row::DISPLAY_NAME_AT]),
                 Status::Offboarded.as_str(),
                 "",
                 &user.licenses.join("+"),
@@ -231,10 +226,6 @@ impl Run<'_> {
         Ok(())
     }
 }
-
-/// Where the Display Name is in a stored user's profile.
-const DISPLAY_NAME: usize =
-    crate::row::profile_index(crate::row::Field::DisplayName).expect("a profile field");
 
 /// One import run's fixed facts.
 struct Run<'a> {

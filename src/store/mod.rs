@@ -29,7 +29,7 @@ use anyhow::{bail, Context, Result};
 use rusqlite::{Connection, OpenFlags};
 use tracing::info;
 
-use crate::store::schema::{NEW_PAGE_SIZE, OBJECT_IDS_INDEX, SCHEMA, SCHEMA_VERSION, UPGRADES};
+use crate::store::schema::{NEW_PAGE_SIZE, SCHEMA, SCHEMA_VERSION, UPGRADES, USER_INDEXES};
 use crate::store::users::PendingLicenses;
 
 pub use runs::{RunRecord, StagedRun};
@@ -241,6 +241,7 @@ impl Directory {
         if version < SCHEMA_VERSION {
             if version == 0 {
                 self.conn.execute_batch(SCHEMA)?;
+                self.conn.execute_batch(USER_INDEXES)?;
             } else {
                 for (to, sql) in UPGRADES {
                     if to > version {
@@ -273,7 +274,7 @@ impl Directory {
             .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
-    /// Gives every user without an Object ID one, then indexes them.
+    /// Gives every user without an Object ID one, then adds the indexes that are new.
     fn give_object_ids(&self) -> Result<()> {
         let ids: Vec<i64> = self
             .conn
@@ -286,7 +287,7 @@ impl Directory {
         for id in ids {
             stmt.execute(rusqlite::params![id, new_object_id()])?;
         }
-        self.conn.execute_batch(OBJECT_IDS_INDEX)?;
+        self.conn.execute_batch(USER_INDEXES)?;
         Ok(())
     }
 

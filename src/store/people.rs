@@ -167,9 +167,6 @@ impl Directory {
             .unwrap_or((0, 0));
         Ok(counts)
     }
-}
-
-impl Directory {
     /// Active users with an Employee ID: how many there are (for `--max-leavers`).
     pub fn count_active_people(&self) -> Result<u64> {
         if !self.has_schema()? {
@@ -181,26 +178,6 @@ impl Directory {
             |r| r.get(0),
         )?;
         Ok(n as u64)
-    }
-
-    /// Calls `f` with the id and Employee ID of every active user that has one, in
-    /// User Name order.
-    pub fn for_each_active_person(&self, mut f: impl FnMut(i64, &str) -> Result<()>) -> Result<()> {
-        if !self.has_schema()? {
-            return Ok(());
-        }
-        self.flush()?;
-        let mut stmt = self.conn.prepare(
-            "SELECT id, employee_id FROM users \
-             WHERE deleted_at IS NULL AND coalesce(employee_id, '') != '' ORDER BY user_key",
-        )?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let id: i64 = r.get(0)?;
-            let employee_id: String = r.get(1)?;
-            f(id, &employee_id)?;
-        }
-        Ok(())
     }
 
     /// User `id` with grants.

@@ -22,10 +22,6 @@ CREATE TABLE IF NOT EXISTS users (
     deleted_run INTEGER,
     unlicensed_since TEXT               -- when the user was last left without a licence
 );
-CREATE UNIQUE INDEX IF NOT EXISTS users_by_key ON users(user_key);
-CREATE UNIQUE INDEX IF NOT EXISTS users_by_object_id ON users(object_id);
-CREATE INDEX IF NOT EXISTS users_by_employee_id ON users(lower(employee_id))
-    WHERE employee_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS user_licenses (
     user_id INTEGER NOT NULL REFERENCES users(id),
     sku TEXT NOT NULL,
@@ -79,13 +75,29 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 "#;
 
+/// The indexes of `users`, created after [`SCHEMA`] and after an upgrade, and built again
+/// after a first import that dropped them ([`DROP_USER_INDEXES`]): by User Name, by
+/// Object ID, and by Employee ID (a partial index: a look-up names `employee_id IS NOT
+/// NULL` to use it).
+pub const USER_INDEXES: &str = "\
+    CREATE UNIQUE INDEX IF NOT EXISTS users_by_key ON users(user_key); \
+    CREATE UNIQUE INDEX IF NOT EXISTS users_by_object_id ON users(object_id); \
+    CREATE INDEX IF NOT EXISTS users_by_employee_id ON users(lower(employee_id)) \
+        WHERE employee_id IS NOT NULL;";
+
+/// Drops [`USER_INDEXES`], so that a bulk load does not update them row by row.
+pub const DROP_USER_INDEXES: &str = "\
+    DROP INDEX IF EXISTS users_by_key; DROP INDEX IF EXISTS users_by_object_id; \
+    DROP INDEX IF EXISTS users_by_employee_id;";
+
 /// The schema this program writes; stored in `PRAGMA user_version`.
 pub const SCHEMA_VERSION: i64 = 3;
 
 /// What brings a directory of schema `N - 1` to schema `N`, for each `N` after 1; run in
 /// the transaction that first writes an older directory. A new file gets [`SCHEMA`].
 /// Schema 3's Object IDs are given to the existing users in Rust, after its SQL
-/// ([`crate::store::Directory`]), with the generator that gives new users theirs.
+/// ([`crate::store::Directory`]), with the generator that gives new users theirs; then
+/// [`USER_INDEXES`] adds the indexes that are new.
 pub const UPGRADES: [(i64, &str); 2] = [
     (
         2,
@@ -105,17 +117,11 @@ pub const UPGRADES: [(i64, &str); 2] = [
          ALTER TABLE runs ADD COLUMN offboarded INTEGER NOT NULL DEFAULT 0; \
          ALTER TABLE runs ADD COLUMN restored INTEGER NOT NULL DEFAULT 0; \
          ALTER TABLE runs ADD COLUMN purged INTEGER NOT NULL DEFAULT 0; \
-         CREATE INDEX IF NOT EXISTS users_by_employee_id ON users(lower(employee_id)) \
-             WHERE employee_id IS NOT NULL; \
          CREATE TABLE IF NOT EXISTS user_offboarded_licenses ( \
              user_id INTEGER NOT NULL REFERENCES users(id), sku TEXT NOT NULL, \
              PRIMARY KEY (user_id, sku)) WITHOUT ROWID;",
     ),
 ];
-
-/// Gives every user without one an Object ID; the last step of the upgrade to schema 3.
-pub const OBJECT_IDS_INDEX: &str =
-    "CREATE UNIQUE INDEX IF NOT EXISTS users_by_object_id ON users(object_id);";
 
 /// Page size of a directory file this program creates; an existing file keeps its own.
 /// Bigger pages than SQLite's 4 KiB: fewer pages to write, balance and index.

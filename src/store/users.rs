@@ -9,6 +9,7 @@ use rusqlite::{params, OptionalExtension};
 use smallvec::SmallVec;
 
 use crate::row::{PROFILE, PROFILE_LEN};
+use crate::store::schema::{DROP_USER_INDEXES, USER_INDEXES};
 use crate::store::Directory;
 
 /// The profile columns, comma-separated, in [`PROFILE`]'s order.
@@ -42,7 +43,7 @@ static UPDATE_USER: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// The columns [`stored_user`] reads before the profile's.
-pub(super) const USER_COLUMNS: &str =
+const USER_COLUMNS: &str =
     "id, user_name, usage_location, block_sign_in, object_id, deleted_at, unlicensed_since";
 const PROFILE_AT: usize = 7;
 
@@ -53,8 +54,8 @@ pub(super) static USER_COLUMNS_PROFILE: LazyLock<String> =
 /// The user whose lower-cased name is `?1`, as [`stored_user`] reads it.
 static FIND_USER: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT {USER_COLUMNS}, {} FROM users WHERE user_key = ?1",
-        profile_columns()
+        "SELECT {} FROM users WHERE user_key = ?1",
+        *USER_COLUMNS_PROFILE
     )
 });
 
@@ -160,10 +161,7 @@ impl Directory {
     /// the planner has rejected every name seen twice, and the unique index would refuse
     /// the commit if one did.
     pub fn defer_indexes(&self) -> Result<()> {
-        self.conn.execute_batch(
-            "DROP INDEX IF EXISTS users_by_key; DROP INDEX IF EXISTS users_by_object_id; \
-             DROP INDEX IF EXISTS users_by_employee_id;",
-        )?;
+        self.conn.execute_batch(DROP_USER_INDEXES)?;
         Ok(())
     }
 
@@ -171,12 +169,7 @@ impl Directory {
     pub fn build_indexes(&self) -> Result<()> {
         self.flush()?;
         self.conn
-            .execute_batch(
-                "CREATE UNIQUE INDEX IF NOT EXISTS users_by_key ON users(user_key); \
-                 CREATE UNIQUE INDEX IF NOT EXISTS users_by_object_id ON users(object_id); \
-                 CREATE INDEX IF NOT EXISTS users_by_employee_id ON users(lower(employee_id)) \
-                     WHERE employee_id IS NOT NULL;",
-            )
+            .execute_batch(USER_INDEXES)
             .context("cannot index the directory's users")
     }
 
@@ -326,8 +319,8 @@ impl Directory {
             }
         };
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {USER_COLUMNS}, {} FROM users WHERE {filter} ORDER BY user_key",
-            profile_columns()
+            "SELECT {} FROM users WHERE {filter} ORDER BY user_key",
+            *USER_COLUMNS_PROFILE
         ))?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
