@@ -22,7 +22,7 @@ use crate::plan::{OnShortage, SeatPool};
 use crate::read::{Input, ReadOptions};
 use crate::row::{escape_controls, printable, Field, RawRow, DISPLAY_NAME_AT};
 use crate::store::people::Identity;
-use crate::store::{Access, Directory, RunRecord, StoredUser};
+use crate::store::{Directory, RunRecord, StoredUser};
 use crate::tenant::Tenant;
 use crate::write::file::{self, Kept};
 use crate::write::result::{Destination, ResultWriter};
@@ -236,15 +236,7 @@ pub fn run(job: PeopleJob) -> Result<PeopleEnd> {
         Some(path) => Some(Input::open_with(path, &job.read, false)?),
         None => None,
     };
-    let access = if job.dry_run {
-        Access::Read
-    } else {
-        Access::Write
-    };
-    let mut directory = Directory::open(&job.directory, access, job.lock_timeout)?;
-    if let Some(d) = directory.as_mut() {
-        d.begin(&job.directory, job.lock_timeout)?;
-    }
+    let directory = Directory::open_run(&job.directory, job.dry_run, job.lock_timeout)?;
     let outcome = decide_and_commit(
         &job,
         input.as_mut(),

@@ -143,18 +143,10 @@ pub fn run(job: ImportJob) -> Result<(Summary, ImportEnd)> {
         dry_run = job.dry_run,
         "import started"
     );
-    let access = if job.dry_run {
-        Access::Read
-    } else {
-        Access::Write
-    };
     // A first import that fails leaves the directory file it created, with no tables:
     // removing it is not safe, as a second import may have opened it meanwhile. Every
     // command reads such a file as an empty directory.
-    let mut directory = Directory::open(&job.directory, access, job.lock_timeout)?;
-    if let Some(d) = directory.as_mut() {
-        d.begin(&job.directory, job.lock_timeout)?;
-    }
+    let mut directory = Directory::open_run(&job.directory, job.dry_run, job.lock_timeout)?;
     let run = Run {
         job: &job,
         run_id,

@@ -149,6 +149,22 @@ impl Directory {
         Ok(Some(dir))
     }
 
+    /// Opens the directory for a run and starts its transaction: the write lock for a
+    /// real run, a snapshot to read for a dry run (which neither creates the file nor
+    /// writes it). A missing file in a dry run is `None`.
+    pub fn open_run(
+        path: &Path,
+        dry_run: bool,
+        busy_timeout: Duration,
+    ) -> Result<Option<Directory>> {
+        let access = if dry_run { Access::Read } else { Access::Write };
+        let mut directory = Directory::open(path, access, busy_timeout)?;
+        if let Some(d) = directory.as_mut() {
+            d.begin(path, busy_timeout)?;
+        }
+        Ok(directory)
+    }
+
     /// Starts the import's transaction: the write lock for a real run (waiting for
     /// another import up to the busy timeout), a consistent snapshot for a dry run.
     ///
