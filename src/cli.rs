@@ -19,6 +19,7 @@ use crate::plan::{MatchBy, OnExisting, OnShortage};
 ///
 /// Exit codes: 0 all rows fine, 1 some rows failed (the rest committed), 2 fatal error
 /// (nothing written), 3 more rows failed than --max-failed allows (nothing committed),
+/// 4 committed, but some mail did not go (`onboard mail` sends it later),
 /// 130 stopped by Ctrl-C or SIGTERM before the commit (nothing committed).
 #[derive(Debug, Parser)]
 #[command(
@@ -114,6 +115,10 @@ pub enum Command {
     /// Remove offboarded users for good once they are past the retention days.
     #[command(after_help = PURGE_EXAMPLES)]
     Purge(PurgeArgs),
+    /// Send the mails of an import or restore that did not go yet (never one twice),
+    /// with the passwords from its result file.
+    #[command(after_help = MAIL_EXAMPLES)]
+    Mail(SendMailArgs),
     /// Write a starter tenant file: domains, a licence and the password policy, commented.
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -156,6 +161,9 @@ Examples:
 
   # Fail rows instead of creating unlicensed users when seats run out
   onboard import new-hires.csv --on-shortage fail
+
+  # Mail each new user their sign-in, and the result file to two admins
+  onboard import new-hires.csv --mail-credentials --mail-results-to it@contoso.com,hr@contoso.com
 
   # Nightly HR export: update existing people, commit nothing if over 5% fail
   onboard import /srv/hr/export.csv --on-existing update --max-failed 5% \\
@@ -274,6 +282,30 @@ pub struct ImportArgs {
     /// Seconds to wait for another import that holds the directory.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub lock_timeout: u64,
+    #[command(flatten)]
+    pub mail: MailArgs,
+}
+
+/// What a run that makes passwords mails after its commit.
+#[derive(Debug, Args)]
+pub struct MailArgs {
+    /// Mail each new user their User Name and password at their Alternate email address,
+    /// after the commit, through the tenant file's [mail] server.
+    #[arg(long)]
+    pub mail_credentials: bool,
+    /// Mail the run's summary, with the result file attached, to these people (at most 5).
+    #[arg(long, value_name = "ADDR[,ADDR...]", value_delimiter = ',')]
+    pub mail_results_to: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SendMailArgs {
+    /// The result file of an import or restore: its passwords go into the mails.
+    pub results: PathBuf,
+    /// Also send again the mails that an attempt stopped while handing them over (they
+    /// may have arrived).
+    #[arg(long)]
+    pub resend_unconfirmed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -375,6 +407,8 @@ pub struct RestoreArgs {
     /// warn, or fail the row.
     #[arg(long, value_enum, default_value_t = OnShortage::Unlicensed)]
     pub on_shortage: OnShortage,
+    #[command(flatten)]
+    pub mail: MailArgs,
 }
 
 #[derive(Debug, Args)]
@@ -410,6 +444,14 @@ const RESTORE_EXAMPLES: &str = "\
 Examples:
   # Bring people back; their new passwords are in the result file
   onboard restore returners.csv -o returners.results.csv";
+
+const MAIL_EXAMPLES: &str = "\
+Examples:
+  # The import committed, but the mail server was down (exit 4): send them now
+  onboard mail new-hires.results.csv
+
+  # Nightly, after the import: whatever did not go the night before
+  onboard mail /srv/onboard/runs/today.results.csv -q";
 
 const PURGE_EXAMPLES: &str = "\
 Examples:

@@ -9,3 +9,6 @@ pub const ROWS_FAILED: u8 = 1;
 pub const FATAL: u8 = 2;
 /// More rows failed than `--max-failed` allows; nothing was committed.
 pub const OVER_BUDGET: u8 = 3;
+/// The run committed, but some mail (or push) did not go through; it is recorded and
+/// `onboard mail` sends it later.
+pub const INCOMPLETE: u8 = 4;

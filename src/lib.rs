@@ -3,7 +3,7 @@
 //! The binary (`main.rs`) only parses arguments and maps outcomes to exit codes. The
 //! library's folders follow the data: [`read`] the spreadsheet → [`check`] each row on its
 //! own → [`plan`] in file order → [`store`] in the directory → [`write`] the result file
-//! and summary; [`import`] joins them into the import job, and [`row`] holds the types
+//! and summary; [`mail`] sends the credential mails after the commit; [`import`] joins them into the import job, and [`row`] holds the types
 //! they all share.
 
 pub mod check;
@@ -14,6 +14,7 @@ pub mod exit;
 pub mod import;
 pub mod interrupt;
 pub mod logging;
+pub mod mail;
 pub mod password;
 pub mod people;
 pub mod plan;

@@ -20,7 +20,10 @@ use crate::import::{new_run_id, MaxFailed};
 use crate::password::{self, Password};
 use crate::plan::{OnShortage, SeatPool};
 use crate::read::{Input, ReadOptions};
-use crate::row::{escape_controls, printable, Field, RawRow, DISPLAY_NAME_AT};
+use crate::row::{escape_controls, printable, profile_index, Field, RawRow, DISPLAY_NAME_AT};
+use crate::write::summary::MailSummary;
+
+const ALTERNATE_EMAIL_AT: usize = profile_index(Field::AlternateEmail).expect("a profile field");
 use crate::store::people::Identity;
 use crate::store::{Directory, RunRecord, StoredUser};
 use crate::tenant::Tenant;
@@ -63,6 +66,8 @@ pub struct PeopleJob {
     /// For `restore`: what to do when the seats of a user's licences ran out meanwhile.
     pub on_shortage: OnShortage,
     pub lock_timeout: Duration,
+    /// For `restore`: `--mail-credentials` and `--mail-results-to`.
+    pub mail: crate::mail::MailRequest,
 }
 
 /// What happened to one row.
@@ -113,6 +118,8 @@ struct Done {
     licenses: Vec<String>,
     warnings: Vec<String>,
     errors: Vec<String>,
+    /// A credential mail goes to the restored user.
+    mail: bool,
 }
 
 impl Done {
@@ -126,6 +133,7 @@ impl Done {
             licenses: Vec::new(),
             warnings: Vec::new(),
             errors: Vec::new(),
+            mail: false,
         }
     }
 
@@ -152,6 +160,9 @@ pub struct PeopleEnd {
     pub result_file: Option<PathBuf>,
     pub seats: Vec<(String, u64, u64, u64)>,
     pub seconds: f64,
+    pub run_id: String,
+    /// With `--mail-credentials` or `--mail-results-to` (restore).
+    pub mail: Option<MailSummary>,
 }
 
 impl PeopleEnd {
@@ -160,6 +171,13 @@ impl PeopleEnd {
             crate::exit::OVER_BUDGET
         } else if self.failures() > 0 {
             crate::exit::ROWS_FAILED
+        } else if self
+            .mail
+            .as_ref()
+            .and_then(|m| m.delivered.as_ref())
+            .is_some_and(crate::mail::MailTally::incomplete)
+        {
+            crate::exit::INCOMPLETE
         } else {
             crate::exit::OK
         }
@@ -207,6 +225,9 @@ impl PeopleEnd {
             )?;
         }
         writeln!(out, "  time: {:.2}s", self.seconds)?;
+        if let Some(mail) = &self.mail {
+            writeln!(out, "  {}", mail.line(dry_run))?;
+        }
         match (&self.result_file, self.committed || dry_run) {
             (Some(f), true) => writeln!(out, "  result file: {}", f.display()),
             _ => writeln!(
@@ -355,6 +376,12 @@ fn decide_and_commit(
         result_file: Some(job.destination.path.clone()),
         seats,
         seconds: 0.0,
+        run_id: run_id.to_string(),
+        mail: job.mail.any().then(|| MailSummary {
+            credentials: rows.iter().filter(|r| r.mail).count() as u64,
+            results_to: job.mail.results_to.clone(),
+            delivered: None,
+        }),
     };
     if job.max_failed.is_some_and(|m| m.exceeded(failures, total)) {
         end.over_budget = true;
@@ -420,6 +447,10 @@ fn decide_and_commit(
                 purged: count(Outcome::Purged),
                 ..RunRecord::default()
             })?;
+            if job.mail.credentials {
+                d.plan_credential_mails(true)?;
+            }
+            d.plan_result_mails(&job.mail.results_to)?;
             d.commit()?;
             pause_point("committed");
             end.committed = true;
@@ -608,6 +639,16 @@ fn decide_row(
                 done.password = Some(password::generate(tenant.password_length));
             }
             done.outcome = Outcome::Restored;
+            if job.mail.credentials {
+                if user.profile[ALTERNATE_EMAIL_AT].trim().is_empty() {
+                    done.warnings.push(
+                        "no_mail_address: no Alternate email address to mail the password to"
+                            .to_string(),
+                    );
+                } else {
+                    done.mail = true;
+                }
+            }
         }
         Action::Purge { .. } => unreachable!("purge reads no file"),
     }

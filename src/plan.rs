@@ -57,6 +57,8 @@ pub struct PlannedRow {
     pub password: Option<Password>,
     /// The row renames the existing user (`--match employee-id`).
     pub renamed: bool,
+    /// A credential mail goes to the created user (`--mail-credentials`).
+    pub mail: bool,
 }
 
 impl PlannedRow {
@@ -357,6 +359,7 @@ impl<'a> Planner<'a> {
         p.existing = None;
         p.password = None;
         p.renamed = false;
+        p.mail = false;
         p.warnings.clear();
         std::mem::swap(&mut p.warnings, &mut p.row.warnings); // the reader's come first
         let malformed = p.row.errors.iter().any(|e| e.code == Code::MalformedRow);

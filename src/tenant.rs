@@ -33,6 +33,7 @@ struct RawTenant {
     password: Option<RawPassword>,
     #[serde(default)]
     license: Vec<RawLicense>,
+    mail: Option<crate::mail::config::RawMail>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,6 +82,8 @@ pub struct Tenant {
     /// Days an offboarded user can be restored before `purge` removes them (default 30,
     /// as Microsoft 365 keeps a deleted user).
     pub retention_days: u64,
+    /// `[mail]`: how credential mails are sent.
+    pub mail: Option<crate::mail::config::MailSettings>,
 }
 
 impl Tenant {
@@ -104,7 +107,12 @@ impl Tenant {
                 );
             }
         };
-        Tenant::parse(&text).with_context(|| format!("tenant file {}", path.display()))
+        let mut tenant =
+            Tenant::parse(&text).with_context(|| format!("tenant file {}", path.display()))?;
+        if let Some(mail) = &mut tenant.mail {
+            mail.resolve_paths(&crate::write::file::folder(path));
+        }
+        Ok(tenant)
     }
 
     /// Parses tenant TOML text. Errors say `line N: ...`.
@@ -266,7 +274,12 @@ impl Tenant {
                 days.get_ref()
             ),
         };
+        let mail = raw
+            .mail
+            .map(|m| m.check(&|byte| line_of(text, byte)))
+            .transpose()?;
         Ok(Tenant {
+            mail,
             name: raw.name,
             domains,
             default_domain,

@@ -66,7 +66,7 @@ fn a_directory_of_the_previous_version_is_upgraded_in_place_losing_nothing() {
     assert_eq!(distinct.len(), 41, "Object IDs are unique");
     assert_eq!(
         wd.query("PRAGMA user_version")[0][0],
-        "3",
+        "4",
         "upgraded in place"
     );
     // Seats, roles and runs are all there.
@@ -120,6 +120,39 @@ fn a_directory_of_the_previous_version_is_upgraded_in_place_losing_nothing() {
 }
 
 #[test]
+fn a_directory_of_schema_3_is_upgraded_keeping_people_offboarded_and_restored() {
+    let wd = Workdir::new();
+    std::fs::copy(fixture("directory-v3.db"), wd.path("onboard.db")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        wd.path("onboard.db"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    std::fs::copy(
+        format!("{}/samples/tenant.toml", env!("CARGO_MANIFEST_DIR")),
+        wd.path("tenant.toml"),
+    )
+    .unwrap();
+    // The same listings, seats and runs as the version that wrote it printed; the
+    // Object IDs included, since they never change.
+    for (args, fixture_name) in [
+        (vec!["users"], "directory-v3.users.csv"),
+        (vec!["users", "--deleted"], "directory-v3.deleted.csv"),
+        (vec!["seats", "--format", "csv"], "directory-v3.seats.csv"),
+        (vec!["runs", "--format", "csv"], "directory-v3.runs.csv"),
+    ] {
+        assert_eq!(
+            stdout(&wd, &args),
+            std::fs::read_to_string(fixture(fixture_name)).unwrap(),
+            "{args:?}"
+        );
+    }
+    assert_eq!(wd.query("PRAGMA user_version")[0][0], "4");
+    assert_eq!(wd.query("SELECT count(*) FROM mails"), [["0"]]);
+}
+
+#[test]
 fn a_directory_of_a_newer_version_is_refused_and_left_as_it_is() {
     let wd = upgraded_workdir();
     wd.listing(&[]);
@@ -138,7 +171,7 @@ fn a_directory_of_a_newer_version_is_refused_and_left_as_it_is() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert_eq!(
             String::from_utf8_lossy(&out.stderr).trim(),
-            "onboard: error: onboard.db was written by a newer onboard (schema 99, this one knows 3); use that version or a newer one",
+            "onboard: error: onboard.db was written by a newer onboard (schema 99, this one knows 4); use that version or a newer one",
             "{args:?}"
         );
     }

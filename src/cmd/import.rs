@@ -10,6 +10,7 @@ use crate::check::RowDefaults;
 use crate::cli::{GlobalArgs, ImportArgs};
 use crate::import::{self, ImportJob};
 use crate::logging::LogFormat;
+use crate::mail::{MailRequest, Outbox};
 use crate::progress::Progress;
 use crate::read::mapping::Mapping;
 use crate::read::ReadOptions;
@@ -32,6 +33,9 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
         defaults.leaver_values = m.leaver_values.clone();
     }
     defaults.employee_id_required = args.match_by == crate::plan::MatchBy::EmployeeId;
+    let mail = MailRequest::new(args.mail.mail_credentials, &args.mail.mail_results_to)?;
+    // Everything mail needs is read now: a mistake in it stops the run before it writes.
+    let outbox = mail.any().then(|| Outbox::prepare(&tenant)).transpose()?;
     if args.full_export && !defaults.employee_id_required {
         anyhow::bail!("--full-export needs --match employee-id: only people with an Employee ID can be missed from the export");
     }
@@ -93,8 +97,9 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
         lock_timeout: Duration::from_secs(args.lock_timeout),
         progress: progress.bar(),
         read,
+        mail,
     };
-    let (summary, end) = import::run(job)?;
+    let (mut summary, end) = import::run(job)?;
     progress.done();
     if crate::interrupt::requested() {
         // The signal came after the commit: the run finished, its users exist and the
@@ -104,6 +109,31 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
             if job_summary.is_some() { "; the summary was not written" } else { "" }
         );
         return Ok(end.exit_code());
+    }
+    let mut exit_code = end.exit_code();
+    if let (Some(outbox), Some(result_file), true, Some(mail)) = (
+        &outbox,
+        &summary.result_file,
+        summary.committed,
+        &summary.mail,
+    ) {
+        // The run has committed: whatever happens to its mails, its users stay.
+        let tally = crate::mail::after_commit(
+            &global.directory,
+            outbox,
+            &summary.run_id,
+            Path::new(result_file),
+            summary.short_text(),
+            Duration::from_secs(args.lock_timeout),
+            mail.planned(),
+        );
+        if tally.incomplete() && exit_code == crate::exit::OK {
+            exit_code = crate::exit::INCOMPLETE;
+        }
+        summary.exit_code = exit_code;
+        if let Some(m) = &mut summary.mail {
+            m.delivered = Some(tally);
+        }
     }
     if let Some(target) = &job_summary {
         // Checked before the run, so this fails only on a full disk or the like; the run
@@ -119,7 +149,7 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
             LogFormat::Json => writeln!(err, "{}", summary.json_line())?,
         }
     }
-    Ok(end.exit_code())
+    Ok(exit_code)
 }
 
 /// Columns for the summary's lists: the terminal's, up to 100; 100 when not a terminal.

@@ -2,6 +2,7 @@
 
 mod completions;
 mod import;
+mod mail;
 mod man;
 mod people;
 mod runs;
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Offboard(args) => people::offboard(&cli.global, args),
         Command::Restore(args) => people::restore(&cli.global, args),
         Command::Purge(args) => people::purge(&cli.global, args),
+        Command::Mail(args) => mail::run(&cli.global, args),
         Command::Runs(args) => runs::run(&cli.global, args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),

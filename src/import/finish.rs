@@ -14,7 +14,7 @@ use crate::import::{ImportEnd, Run};
 use crate::row::{printable, Status};
 use crate::store::{Directory, RunRecord};
 use crate::write::result::{Destination, Fingerprint, ResultWriter};
-use crate::write::summary::{SeatChange, Summary, Tally};
+use crate::write::summary::{MailSummary, SeatChange, Summary, Tally};
 
 impl Run<'_> {
     /// Decides between commit and roll-back, puts the result file in place and sums up.
@@ -95,6 +95,10 @@ impl Run<'_> {
                         restored: 0,
                         purged: 0,
                     })?;
+                    if job.mail.credentials {
+                        d.plan_credential_mails(false)?;
+                    }
+                    d.plan_result_mails(&job.mail.results_to)?;
                     let t = Instant::now();
                     d.commit()?;
                     debug!(seconds = t.elapsed().as_secs_f64(), "committed");
@@ -170,6 +174,11 @@ impl Run<'_> {
                 0.0
             },
             exit_code: end.exit_code(),
+            mail: job.mail.any().then(|| MailSummary {
+                credentials: tally.mails,
+                results_to: job.mail.results_to.clone(),
+                delivered: None,
+            }),
         };
         info!(rows = summary.rows, committed, "import finished");
         Ok((summary, end))

@@ -14,6 +14,8 @@
 pub(crate) mod finish;
 mod stages;
 
+pub(crate) use finish::absolute as absolute_path;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -97,6 +99,8 @@ pub struct ImportJob {
     pub progress: ProgressBar,
     /// `--sheet` and `--columns`.
     pub read: ReadOptions,
+    /// `--mail-credentials` and `--mail-results-to`: planned in the transaction.
+    pub mail: crate::mail::MailRequest,
 }
 
 /// How an import ended (docs/results.md#exit-codes).

@@ -498,6 +498,21 @@ fn write_results(
         if !job.dry_run {
             give_password(&mut r.plan, columns, tenant.password_length);
         }
+        if job.mail.credentials && r.plan.status == Some(Status::Created) {
+            if r.plan
+                .row
+                .cell(columns, Field::AlternateEmail)
+                .trim()
+                .is_empty()
+            {
+                r.plan.warnings.push(
+                    "no_mail_address: no Alternate email address to mail the password to"
+                        .to_string(),
+                );
+            } else {
+                r.plan.mail = true;
+            }
+        }
         writer.write_row(tenant, columns, &r.plan)?;
     }
     Ok(())

@@ -73,6 +73,20 @@ CREATE TABLE IF NOT EXISTS runs (
     restored INTEGER NOT NULL DEFAULT 0,
     purged INTEGER NOT NULL DEFAULT 0
 );
+-- Credential and result mails: planned in the transaction of the run that made the
+-- passwords, sent after its commit, each outcome kept (never a password).
+CREATE TABLE IF NOT EXISTS mails (
+    id INTEGER PRIMARY KEY,
+    run INTEGER NOT NULL REFERENCES runs(id),
+    kind TEXT NOT NULL,                 -- credentials, results
+    user_name TEXT NOT NULL,            -- whose credentials; '' for a results mail
+    recipient TEXT NOT NULL,
+    state TEXT NOT NULL,                -- planned, sending, sent, refused, failed
+    attempts INTEGER NOT NULL DEFAULT 0,
+    reply TEXT NOT NULL DEFAULT '',     -- the server's last reply, or why it was not reached
+    updated_at TEXT,
+    UNIQUE (run, kind, user_name, recipient)
+);
 "#;
 
 /// The indexes of `users`, created after [`SCHEMA`] and after an upgrade, and built again
@@ -91,14 +105,14 @@ pub const DROP_USER_INDEXES: &str = "\
     DROP INDEX IF EXISTS users_by_employee_id;";
 
 /// The schema this program writes; stored in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// What brings a directory of schema `N - 1` to schema `N`, for each `N` after 1; run in
 /// the transaction that first writes an older directory. A new file gets [`SCHEMA`].
 /// Schema 3's Object IDs are given to the existing users in Rust, after its SQL
 /// ([`crate::store::Directory`]), with the generator that gives new users theirs; then
 /// [`USER_INDEXES`] adds the indexes that are new.
-pub const UPGRADES: [(i64, &str); 2] = [
+pub const UPGRADES: [(i64, &str); 3] = [
     (
         2,
         "ALTER TABLE runs ADD COLUMN staged_sha256 TEXT NOT NULL DEFAULT ''; \
@@ -120,6 +134,15 @@ pub const UPGRADES: [(i64, &str); 2] = [
          CREATE TABLE IF NOT EXISTS user_offboarded_licenses ( \
              user_id INTEGER NOT NULL REFERENCES users(id), sku TEXT NOT NULL, \
              PRIMARY KEY (user_id, sku)) WITHOUT ROWID;",
+    ),
+    (
+        4,
+        "CREATE TABLE IF NOT EXISTS mails ( \
+             id INTEGER PRIMARY KEY, run INTEGER NOT NULL REFERENCES runs(id), \
+             kind TEXT NOT NULL, user_name TEXT NOT NULL, recipient TEXT NOT NULL, \
+             state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, \
+             reply TEXT NOT NULL DEFAULT '', updated_at TEXT, \
+             UNIQUE (run, kind, user_name, recipient));",
     ),
 ];
 

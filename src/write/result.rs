@@ -86,6 +86,33 @@ fn defuse_where(cell: &str, embedded: bool) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
+/// What [`defuse`] wrote, as it was: the `'` it put before a formula character (at the
+/// start, or behind an embedded `,` `;` or tab) is taken away again. Used where onboard
+/// reads its own result file back (the passwords of `onboard mail`).
+pub fn undefuse(cell: &str) -> std::borrow::Cow<'_, str> {
+    let trigger = |c: Option<char>| matches!(c, Some('=' | '+' | '-' | '@' | '\t' | '\r'));
+    if !cell.contains('\'') {
+        return cell.into();
+    }
+    let mut out = String::with_capacity(cell.len());
+    let mut after_delimiter = true; // the start counts as one
+    let mut chars = cell.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' if after_delimiter && trigger(chars.peek().copied()) => {
+                after_delimiter = false;
+                continue;
+            }
+            ',' | ';' | '\t' => after_delimiter = true,
+            ' ' if out.is_empty() => after_delimiter = false,
+            ' ' => {}
+            _ => after_delimiter = false,
+        }
+        out.push(c);
+    }
+    out.into()
+}
+
 /// Where a result file goes: refuses to overwrite unless forced.
 #[derive(Debug, Clone)]
 pub struct Destination {
@@ -414,6 +441,24 @@ impl StagedResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn undefuse_gives_back_what_defuse_was_given() {
+        for cell in [
+            "=1+1",
+            "-x",
+            "@SUM(A1)",
+            "a,=b",
+            "a; +b",
+            "plain",
+            "'t Hooft",
+            "x,'y",
+            "+31 6 1234",
+            "Jansen,=HYPERLINK(x)",
+        ] {
+            assert_eq!(undefuse(&defuse(cell)), cell, "{cell}");
+        }
+    }
 
     #[test]
     fn defuses_formula_starts_only() {

@@ -45,6 +45,55 @@ pub struct Summary {
     pub seconds: f64,
     pub rows_per_second: f64,
     pub exit_code: u8,
+    /// With `--mail-credentials` or `--mail-results-to`: what was to be mailed, and what
+    /// became of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mail: Option<MailSummary>,
+}
+
+/// The mails of a run.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MailSummary {
+    /// Credential mails: one a created user with an Alternate email address.
+    pub credentials: u64,
+    /// Who gets the result file.
+    pub results_to: Vec<String>,
+    /// What became of them (not in a dry run, nor when nothing was committed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivered: Option<crate::mail::MailTally>,
+}
+
+impl MailSummary {
+    /// Mails planned: the credential mails and one a result recipient.
+    pub fn planned(&self) -> u64 {
+        self.credentials + self.results_to.len() as u64
+    }
+
+    /// `mail: 4 credential mails would be sent, and the results to 1 address` (a dry
+    /// run), or what was sent.
+    pub fn line(&self, dry_run: bool) -> String {
+        if let Some(d) = &self.delivered {
+            return d.line();
+        }
+        let mut line = format!(
+            "mail: {} credential {} {}",
+            self.credentials,
+            if self.credentials == 1 {
+                "mail"
+            } else {
+                "mails"
+            },
+            if dry_run { "would be sent" } else { "planned" }
+        );
+        if !self.results_to.is_empty() {
+            let n = self.results_to.len();
+            line.push_str(&format!(
+                ", and the results to {n} {}",
+                if n == 1 { "address" } else { "addresses" }
+            ));
+        }
+        line
+    }
 }
 
 impl Summary {
@@ -102,6 +151,9 @@ impl Summary {
             "  time: {:.2}s, {:.0} rows/s",
             self.seconds, self.rows_per_second
         )?;
+        if let Some(mail) = &self.mail {
+            writeln!(out, "  {}", mail.line(self.dry_run))?;
+        }
         match (&self.result_file, self.committed || self.dry_run) {
             (Some(f), true) => writeln!(out, "  result file: {f}")?,
             _ => writeln!(
@@ -110,6 +162,26 @@ impl Summary {
             )?,
         }
         Ok(())
+    }
+
+    /// Two lines on the run for the result mail: the input, the rows by status.
+    pub fn short_text(&self) -> String {
+        let counts: Vec<String> = Status::ALL
+            .iter()
+            .filter(|s| self.count(s.as_str()) > 0)
+            .map(|s| format!("{} {}", s.as_str(), self.count(s.as_str())))
+            .collect();
+        format!(
+            "onboard read {} {} from {}\n{}.",
+            self.rows,
+            if self.rows == 1 { "row" } else { "rows" },
+            self.input,
+            if counts.is_empty() {
+                "nothing".to_string()
+            } else {
+                counts.join(", ")
+            }
+        )
     }
 
     /// The summary as one JSON log line (`--log-format json`): message `import summary`,
@@ -184,6 +256,8 @@ pub struct Tally {
     pub granted: Vec<u64>,
     /// Seats given back by leavers, per licence.
     pub freed: Vec<u64>,
+    /// Credential mails planned (`--mail-credentials`).
+    pub mails: u64,
 }
 
 impl Tally {
@@ -195,12 +269,14 @@ impl Tally {
             warnings: BTreeMap::new(),
             granted: vec![0; licenses],
             freed: vec![0; licenses],
+            mails: 0,
         }
     }
 
     pub fn add(&mut self, p: &PlannedRow) {
         self.rows += 1;
         self.status[p.status() as usize] += 1;
+        self.mails += u64::from(p.mail);
         for e in &p.row.errors {
             self.errors[e.code as usize] += 1;
         }
