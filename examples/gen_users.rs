@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release --example gen_users -- ROWS OUT.csv [--seed N] [--tenant OUT.toml]
-//!     [--prefix P] [--seat-ratio R] [--bom] [--employee-ids] [--nightly]
+//!     [--prefix P] [--seat-ratio R] [--bom] [--employee-ids] [--nightly] [--alternate-emails]
 //! ```
 //!
 //! - Columns: the Microsoft 365 template plus `Usage Location` and `Licenses`.
@@ -27,6 +27,8 @@
 //!   dry before the end of the file.
 //!
 //! - `--employee-ids` adds an `Employee ID` column, `E<row number>`.
+//! - `--alternate-emails` gives every good row without an Alternate email address one
+//!   (`mail<row number>@example.org`), for the mail benchmark.
 //! - `--nightly` (with `--employee-ids`) is the next night's full HR export of the same
 //!   people, with 1% of them changed: every 200th row's Job Title changed (0.5%), every
 //!   400th person gone (0.25%, leavers under `--full-export`) and ROWS/400 joiners at the
@@ -1178,10 +1180,11 @@ struct Args {
     bom: bool,
     employee_ids: bool,
     nightly: bool,
+    alternate_emails: bool,
 }
 
 const USAGE_TEXT: &str = "usage: gen_users ROWS OUT.csv [--seed N] [--tenant OUT_TENANT.toml] \
-[--prefix P] [--seat-ratio R] [--bom] [--employee-ids] [--nightly]\n  OUT.csv may be - for stdout";
+[--prefix P] [--seat-ratio R] [--bom] [--employee-ids] [--nightly] [--alternate-emails]\n  OUT.csv may be - for stdout";
 
 fn parse_args() -> Result<Args, String> {
     let mut positional = Vec::new();
@@ -1195,6 +1198,7 @@ fn parse_args() -> Result<Args, String> {
         bom: false,
         employee_ids: false,
         nightly: false,
+        alternate_emails: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -1223,6 +1227,7 @@ fn parse_args() -> Result<Args, String> {
             "--bom" => args.bom = true,
             "--employee-ids" => args.employee_ids = true,
             "--nightly" => args.nightly = true,
+            "--alternate-emails" => args.alternate_emails = true,
             "-h" | "--help" => return Err(String::new()),
             s if s.starts_with("--") => return Err(format!("unknown option {s}")),
             _ => positional.push(a),
@@ -1303,6 +1308,9 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         }
         if args.employee_ids {
             row.cells.push(format!("E{n}"));
+        }
+        if args.alternate_emails && bad.is_none() && row.cells[EMAIL].is_empty() {
+            row.cells[EMAIL] = format!("mail{n}@example.org");
         }
         csv.write_record(&row.cells)?;
         license_counts[row.licenses.len()] += 1;

@@ -717,3 +717,63 @@ fn restore_mails_the_new_password_in_a_translated_template() {
         "{text}"
     );
 }
+
+#[test]
+fn a_run_killed_while_mailing_sends_nothing_twice() {
+    let wd = Workdir::new();
+    let smtp = SmtpServer::start("127.0.0.1", &wd.path("mail"), &[]);
+    with_mail(&wd, &local(smtp.port), "");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("onboard"))
+        .current_dir(wd.dir())
+        .args(["import", "hires.csv", "-o", "out.csv", "--mail-credentials"])
+        .args(["--tenant", "tenant.toml", "--directory", "onboard.db"])
+        .env("ONBOARD_PAUSE_AT", "mail-sending")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    crate::workdir::wait_for_pause(child.stderr.as_mut().unwrap(), "mail-sending");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The import stands; one mail is marked as being sent, the other not yet tried.
+    assert_eq!(wd.user_count(), 3);
+    assert_eq!(
+        log(&wd),
+        [
+            row(&[
+                "credentials",
+                "anna@contoso.com",
+                "anna.b@example.org",
+                "sending"
+            ]),
+            row(&[
+                "credentials",
+                "zoe@contoso.com",
+                "zoe.c@example.org",
+                "planned"
+            ]),
+        ]
+    );
+    // `onboard mail` sends the one never tried, not the one that may have gone: exit 4
+    // until the admin decides.
+    let (code, stderr) = run(&wd, &["mail", "out.csv"], &[]);
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("mail: 1 sent, 1 unconfirmed"), "{stderr}");
+    assert!(stderr.contains("--resend-unconfirmed"), "{stderr}");
+    assert_eq!(smtp.mails().len(), 1);
+    let (code, stderr) = run(&wd, &["mail", "out.csv", "--resend-unconfirmed"], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let mut to: Vec<String> = smtp
+        .mails()
+        .iter()
+        .map(|m| m.envelope_to[0].clone())
+        .collect();
+    to.sort();
+    assert_eq!(
+        to,
+        ["anna.b@example.org", "zoe.c@example.org"],
+        "each user once"
+    );
+    let (code, _) = run(&wd, &["mail", "out.csv", "--resend-unconfirmed"], &[]);
+    assert_eq!(code, 0);
+    assert_eq!(smtp.mails().len(), 2);
+}

@@ -187,7 +187,8 @@ impl Run<'_> {
 
 /// A crash-test hook: with `ONBOARD_PAUSE_AT=<point>` in the environment, the run stops
 /// at that point (`reading`: after each full batch of rows while more follow; `staged`: result file
-/// complete, not committed; `committed`: committed, result file not renamed) so a test
+/// complete, not committed; `committed`: committed, result file not renamed;
+/// `mail-sending`: a mail recorded as being sent, not yet handed over) so a test
 /// can kill it there, or act and then let it go on by creating the file named by
 /// `ONBOARD_RESUME_ON` (or by a signal, see [`crate::interrupt`]). Does nothing otherwise.
 pub(crate) fn pause_point(point: &str) {

@@ -182,6 +182,7 @@ pub struct RunMail<'a> {
 
 /// Sends the mails of `run` that are not sent, records each outcome.
 pub fn deliver(directory: &Directory, outbox: &Outbox, run: &RunMail) -> Result<MailTally> {
+    directory.log_mails_lightly()?;
     let entries = directory.mails_of_run(run.run)?;
     let mut tally = MailTally::default();
     let due: Vec<&MailEntry> = entries
@@ -251,6 +252,7 @@ pub fn deliver(directory: &Directory, outbox: &Outbox, run: &RunMail) -> Result<
             }
         };
         directory.set_mail_state(entry.id, MailState::Sending, "")?;
+        crate::import::finish::pause_point("mail-sending");
         match session.send(message.envelope(), &message.formatted()) {
             Ok(Outcome::Sent(reply)) => {
                 directory.set_mail_state(entry.id, MailState::Sent, &reply)?;

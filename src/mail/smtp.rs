@@ -1,12 +1,19 @@
 //! One SMTP connection for a whole run (lettre's client): opened on the first mail,
 //! protected as `[mail] server` says, signed in, and used for every mail after; opened
 //! again when the server closed it. Transient failures are retried with back-off.
+//!
+//! A mail goes as MAIL, RCPT, DATA and then its whole text with the closing dot in one
+//! write. lettre's own `send` writes the closing dot apart, and with Nagle's algorithm on
+//! (lettre 0.11.23 does not set TCP_NODELAY) that small write waits for the server's
+//! delayed ACK: 40 ms a mail, 23 mails a second measured against aiosmtpd. A refusal is
+//! answered with RSET, so the connection stays.
 
 use std::time::Duration;
 
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, SmtpConnection, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::response::Response;
 
@@ -162,14 +169,20 @@ impl Session {
                 }
             }
             let conn = self.conn.as_mut().expect("connected");
-            match conn.send(envelope, bytes) {
+            match transmit(conn, envelope, bytes) {
                 Ok(response) => return Ok(Outcome::Sent(reply_text(&response))),
-                Err(e) if e.is_permanent() => return Ok(Outcome::Refused(describe(&e))),
                 Err(e) => {
-                    // A 4xx, or the connection broke: lettre has closed it; try again on
-                    // a new one.
+                    let reply = e.status().is_some();
+                    // A reply ends the transaction: RSET keeps the connection for the
+                    // next mail. Anything else (a broken connection): a new one.
+                    if !reply || conn.command(Rset).is_err() {
+                        conn.abort();
+                        self.conn = None;
+                    }
+                    if e.is_permanent() {
+                        return Ok(Outcome::Refused(describe(&e)));
+                    }
                     last = describe(&e);
-                    self.conn = None;
                 }
             }
         }
@@ -190,6 +203,49 @@ impl Drop for Session {
     }
 }
 
+/// Sends one mail on `conn`: the envelope's commands, then the text, dot-stuffed and
+/// closed, in one write.
+fn transmit(
+    conn: &mut SmtpConnection,
+    envelope: &Envelope,
+    bytes: &[u8],
+) -> Result<Response, lettre::transport::smtp::Error> {
+    conn.command(Mail::new(envelope.from().cloned(), Vec::new()))?;
+    for to in envelope.to() {
+        conn.command(Rcpt::new(to.clone(), Vec::new()))?;
+    }
+    conn.command(Data)?;
+    conn.command(Text(bytes))
+}
+
+/// A mail's text as SMTP carries it after DATA: CRLF lines, a `.` doubled at the start
+/// of a line, and the closing `.` line.
+struct Text<'a>(&'a [u8]);
+
+impl std::fmt::Display for Text<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // lettre's messages are ASCII: every header encoded, every body part 7bit,
+        // quoted-printable or base64.
+        let text = String::from_utf8_lossy(self.0);
+        for line in text.split_inclusive('\n') {
+            if line.starts_with('.') {
+                f.write_str(".")?;
+            }
+            match line.strip_suffix('\n') {
+                Some(l) => {
+                    f.write_str(l.strip_suffix('\r').unwrap_or(l))?;
+                    f.write_str("\r\n")?;
+                }
+                None => {
+                    f.write_str(line)?;
+                    f.write_str("\r\n")?;
+                }
+            }
+        }
+        f.write_str(".\r\n")
+    }
+}
+
 /// `250 2.0.0 OK queued as 12`: the code and the reply's lines.
 fn reply_text(response: &Response) -> String {
     let lines: Vec<&str> = response.message().collect();
@@ -199,4 +255,18 @@ fn reply_text(response: &Response) -> String {
 /// lettre's error text (`permanent error (550): 5.1.1 ...`), control characters shown.
 fn describe(e: &lettre::transport::smtp::Error) -> String {
     crate::row::escape_controls(&e.to_string()).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Text;
+
+    #[test]
+    fn the_text_is_dot_stuffed_and_closed() {
+        assert_eq!(
+            Text(b"Subject: x\r\n\r\n.hidden\r\nend").to_string(),
+            "Subject: x\r\n\r\n..hidden\r\nend\r\n.\r\n"
+        );
+        assert_eq!(Text(b"a\r\n").to_string(), "a\r\n.\r\n");
+    }
 }
