@@ -19,7 +19,8 @@ use crate::plan::{MatchBy, OnExisting, OnShortage};
 ///
 /// Exit codes: 0 all rows fine, 1 some rows failed (the rest committed), 2 fatal error
 /// (nothing written), 3 more rows failed than --max-failed allows (nothing committed),
-/// 4 committed, but some mail did not go (`onboard mail` sends it later),
+/// 4 committed, but some mail or push did not go (`onboard mail` or `onboard push`
+/// sends it later),
 /// 130 stopped by Ctrl-C or SIGTERM before the commit (nothing committed).
 #[derive(Debug, Parser)]
 #[command(
@@ -119,6 +120,11 @@ pub enum Command {
     /// with the passwords from its result file.
     #[command(after_help = MAIL_EXAMPLES)]
     Mail(SendMailArgs),
+    /// Bring Microsoft 365 in line with the directory through Microsoft Graph: create
+    /// the users it does not have (passwords from RESULTS), update, delete, restore and
+    /// purge, with their licences and roles.
+    #[command(after_help = PUSH_EXAMPLES)]
+    Push(PushArgs),
     /// Write a starter tenant file: domains, a licence and the password policy, commented.
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -284,6 +290,33 @@ pub struct ImportArgs {
     pub lock_timeout: u64,
     #[command(flatten)]
     pub mail: MailArgs,
+    /// After the commit (and the mails), push the directory's changes to Microsoft 365
+    /// through Microsoft Graph (the tenant file's [graph]); the push file is
+    /// <result stem>.push.csv beside the result file.
+    #[arg(long)]
+    pub push: bool,
+    /// Batches of 20 requests in flight at once during the push.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub push_concurrency: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The result file of the import or restore whose users are to be created: it holds
+    /// their passwords. Without it, users that Graph does not have yet are not created.
+    pub results: Option<PathBuf>,
+    /// Push file [default: <results stem>.push.csv beside RESULTS, or push.csv].
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite an existing push file.
+    #[arg(long)]
+    pub force: bool,
+    /// Batches of 20 requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub push_concurrency: u16,
+    /// Seconds to wait for a run that holds the directory.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub lock_timeout: u64,
 }
 
 /// What a run that makes passwords mails after its commit.
@@ -453,6 +486,15 @@ Examples:
   # Nightly, after the import: whatever did not go the night before
   onboard mail /srv/onboard/runs/today.results.csv -q";
 
+const PUSH_EXAMPLES: &str = "\
+Examples:
+  # The users of an import, with their passwords, into Microsoft 365
+  onboard push new-hires.results.csv
+
+  # Or in one go, and every night after the HR sync
+  onboard import new-hires.csv --push
+  onboard push -q --log-format json";
+
 const PURGE_EXAMPLES: &str = "\
 Examples:
   # Nightly, after the import: remove users offboarded more than retention_days ago
@@ -467,7 +509,27 @@ pub enum TenantCommand {
     /// unless given, or -o FILE); never over an existing file without --force.
     #[command(after_help = TENANT_EXAMPLES)]
     Init(TenantInitArgs),
+    /// Write the tenant file from Microsoft Graph (the tenant file's [graph]): the
+    /// organisation's name, verified domains and subscriptions (seats, apps and their
+    /// ids), keeping [password], [mail], [graph] and the defaults.
+    #[command(after_help = TENANT_PULL_EXAMPLES)]
+    Pull(TenantPullArgs),
 }
+
+#[derive(Debug, Args)]
+pub struct TenantPullArgs {
+    /// Write to FILE [default: the --tenant file itself, replaced].
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+const TENANT_PULL_EXAMPLES: &str = "\
+Examples:
+  # tenant.toml has [graph]; refresh its domains, licences and seats
+  ONBOARD_GRAPH_SECRET=... onboard tenant pull
+
+  # Look first
+  onboard tenant pull -o /tmp/tenant.pulled.toml && diff tenant.toml /tmp/tenant.pulled.toml";
 
 #[derive(Debug, Args)]
 pub struct TenantInitArgs {

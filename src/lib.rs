@@ -3,7 +3,7 @@
 //! The binary (`main.rs`) only parses arguments and maps outcomes to exit codes. The
 //! library's folders follow the data: [`read`] the spreadsheet → [`check`] each row on its
 //! own → [`plan`] in file order → [`store`] in the directory → [`write`] the result file
-//! and summary; [`mail`] sends the credential mails after the commit; [`import`] joins them into the import job, and [`row`] holds the types
+//! and summary; [`mail`] sends the credential mails after the commit, [`graph`] pushes the users to Microsoft 365; [`import`] joins them into the import job, and [`row`] holds the types
 //! they all share.
 
 pub mod check;
@@ -11,6 +11,7 @@ pub mod cli;
 pub mod clock;
 pub mod cmd;
 pub mod exit;
+pub mod graph;
 pub mod import;
 pub mod interrupt;
 pub mod logging;

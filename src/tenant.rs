@@ -34,6 +34,7 @@ struct RawTenant {
     #[serde(default)]
     license: Vec<RawLicense>,
     mail: Option<crate::mail::config::RawMail>,
+    graph: Option<crate::graph::config::RawGraph>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -51,6 +52,9 @@ struct RawLicense {
     seats: Spanned<i64>,
     #[serde(default)]
     apps: Vec<String>,
+    sku_id: Option<Spanned<String>>,
+    #[serde(default)]
+    app_ids: std::collections::BTreeMap<String, String>,
 }
 
 /// One licence (SKU) the organisation has bought.
@@ -64,6 +68,11 @@ pub struct License {
     pub seats: u64,
     /// Service plans (apps) in this licence, which `Disabled Apps` may name.
     pub apps: Vec<String>,
+    /// The SKU's GUID in Microsoft Graph (`skuId`), which a push sends; written by
+    /// `onboard tenant pull`.
+    pub sku_id: Option<String>,
+    /// The apps' GUIDs in Graph (`servicePlanId`), by app name, for disabled plans.
+    pub app_ids: std::collections::BTreeMap<String, String>,
 }
 
 /// The checked tenant.
@@ -84,6 +93,8 @@ pub struct Tenant {
     pub retention_days: u64,
     /// `[mail]`: how credential mails are sent.
     pub mail: Option<crate::mail::config::MailSettings>,
+    /// `[graph]`: the Microsoft Entra tenant and app a push signs in as.
+    pub graph: Option<crate::graph::config::GraphSettings>,
 }
 
 impl Tenant {
@@ -258,11 +269,28 @@ impl Tenant {
                     at(l.seats.span())
                 );
             }
+            let sku_id = match l.sku_id {
+                None => None,
+                Some(id) if is_guid(id.get_ref()) => Some(id.get_ref().to_ascii_lowercase()),
+                Some(id) => bail!("line {}: sku_id of `{sku}` is not a GUID", at(id.span())),
+            };
+            if let Some((app, _)) = l.app_ids.iter().find(|(_, id)| !is_guid(id)) {
+                bail!(
+                    "line {}: app_ids of `{sku}`: the id of `{app}` is not a GUID",
+                    at(l.sku.span())
+                );
+            }
             licenses.push(License {
                 sku,
                 name,
                 seats: seats as u64,
                 apps: l.apps.iter().map(|a| a.trim().to_string()).collect(),
+                sku_id,
+                app_ids: l
+                    .app_ids
+                    .into_iter()
+                    .map(|(k, v)| (k.trim().to_string(), v.to_ascii_lowercase()))
+                    .collect(),
             });
         }
         let retention_days = match raw.retention_days {
@@ -278,8 +306,13 @@ impl Tenant {
             .mail
             .map(|m| m.check(&|byte| line_of(text, byte)))
             .transpose()?;
+        let graph = raw
+            .graph
+            .map(|g| g.check(&|byte| line_of(text, byte)))
+            .transpose()?;
         Ok(Tenant {
             mail,
+            graph,
             name: raw.name,
             domains,
             default_domain,
@@ -329,6 +362,15 @@ fn line_of(text: &str, byte: usize) -> usize {
         .filter(|&&b| b == b'\n')
         .count()
         + 1
+}
+
+/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, hex digits in any case.
+pub fn is_guid(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
 }
 
 /// A DNS name of at least two labels made of ASCII letters, digits and inner hyphens.

@@ -7,6 +7,8 @@ mod admin_files;
 mod commands;
 mod crash;
 mod errors;
+mod graph;
+mod graph_sim;
 mod hostile;
 mod import;
 mod inputs;

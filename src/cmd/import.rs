@@ -36,6 +36,11 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
     let mail = MailRequest::new(args.mail.mail_credentials, &args.mail.mail_results_to)?;
     // Everything mail needs is read now: a mistake in it stops the run before it writes.
     let outbox = mail.any().then(|| Outbox::prepare(&tenant)).transpose()?;
+    // The same for the push: signed in, its file checked, before the import writes.
+    let graph = args
+        .push
+        .then(|| super::push::connect(&tenant).map(|c| (c, tenant.clone())))
+        .transpose()?;
     if args.full_export && !defaults.employee_id_required {
         anyhow::bail!("--full-export needs --match employee-id: only people with an Employee ID can be missed from the export");
     }
@@ -59,6 +64,10 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
         format!("committing to {}", global.directory.display())
     };
     let progress = Progress::new(global.quiet, args.progress, &args.input, saving);
+    let push_target = super::push::target(super::push::push_file_of(&output), args.force);
+    if graph.is_some() {
+        crate::write::file::check(&[&push_target], &[])?;
+    }
     let job_summary = args.summary.as_ref().map(|path| Target {
         path: path.clone(),
         what: "summary",
@@ -133,6 +142,27 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
         summary.exit_code = exit_code;
         if let Some(m) = &mut summary.mail {
             m.delivered = Some(tally);
+        }
+    }
+    if let (Some((client, tenant)), Some(result_file), true) =
+        (&graph, &summary.result_file, summary.committed)
+    {
+        let job = crate::graph::push::PushJob {
+            tenant,
+            directory: global.directory.clone(),
+            results: Some(PathBuf::from(result_file)),
+            output: push_target.clone(),
+            concurrency: usize::from(args.push_concurrency),
+            lock_timeout: Duration::from_secs(args.lock_timeout),
+        };
+        // The import stands whatever the push does.
+        let pushed = super::push::report(global, &job, client).unwrap_or_else(|e| {
+            tracing::error!("the push stopped: {e:#}; `onboard push` takes it up again");
+            crate::exit::INCOMPLETE
+        });
+        if pushed != crate::exit::OK && exit_code == crate::exit::OK {
+            exit_code = crate::exit::INCOMPLETE;
+            summary.exit_code = exit_code;
         }
     }
     if let Some(target) = &job_summary {

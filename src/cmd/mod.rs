@@ -5,6 +5,7 @@ mod import;
 mod mail;
 mod man;
 mod people;
+mod push;
 mod runs;
 mod seats;
 mod template;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Restore(args) => people::restore(&cli.global, args),
         Command::Purge(args) => people::purge(&cli.global, args),
         Command::Mail(args) => mail::run(&cli.global, args),
+        Command::Push(args) => push::run(&cli.global, args),
         Command::Runs(args) => runs::run(&cli.global, args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),

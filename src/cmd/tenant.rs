@@ -1,9 +1,9 @@
 //! `onboard tenant init`: a commented starter tenant file, so that a first
 //! `onboard import` has something to read.
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
-use crate::cli::{GlobalArgs, TenantCommand, TenantInitArgs};
+use crate::cli::{GlobalArgs, TenantCommand, TenantInitArgs, TenantPullArgs};
 use crate::row::printable;
 use crate::tenant::Tenant;
 use crate::write::file::{self, Target};
@@ -11,7 +11,38 @@ use crate::write::file::{self, Target};
 pub fn run(global: &GlobalArgs, command: TenantCommand) -> Result<u8> {
     match command {
         TenantCommand::Init(args) => init(global, args),
+        TenantCommand::Pull(args) => pull(global, args),
     }
+}
+
+/// `onboard tenant pull`: reads `[graph]` from `--tenant`, writes `-o` (default: that
+/// file, through a temporary file and a rename).
+fn pull(global: &GlobalArgs, args: TenantPullArgs) -> Result<u8> {
+    crate::interrupt::install();
+    let tenant = Tenant::load(&global.tenant)?;
+    let client = super::push::connect(&tenant)?;
+    let old = std::fs::read_to_string(&global.tenant)
+        .with_context(|| format!("cannot read {}", global.tenant.display()))?;
+    let pulled = crate::graph::pull::pull(&client, Some(&old), &tenant)?;
+    let target = Target {
+        path: args.output.clone().unwrap_or_else(|| global.tenant.clone()),
+        what: "tenant file",
+        option: "-o",
+        // Replacing the tenant file is what the command is for.
+        force: true,
+        private: false,
+    };
+    file::check(&[&target], &file::Kept::directory(&global.directory))?;
+    file::write(&target, |out| Ok(out.write_all(pulled.text.as_bytes())?))?;
+    if !global.quiet {
+        eprintln!(
+            "onboard: wrote {}: {} verified domains, {} licences",
+            printable(&target.path.display().to_string()),
+            pulled.domains,
+            pulled.licenses
+        );
+    }
+    Ok(crate::exit::OK)
 }
 
 fn init(global: &GlobalArgs, args: TenantInitArgs) -> Result<u8> {

@@ -28,6 +28,7 @@ use crate::password::Password;
 use crate::store::mail::{MailEntry, MailKind, MailState};
 use crate::store::Directory;
 use crate::tenant::Tenant;
+use crate::write::result::{read_credentials, Credential};
 
 /// At most this many addresses for `--mail-results-to`, as the admin center allows.
 pub const MAX_RESULT_RECIPIENTS: usize = 5;
@@ -208,7 +209,7 @@ pub fn deliver(directory: &Directory, outbox: &Outbox, run: &RunMail) -> Result<
         return Ok(tally);
     }
     let credentials = if due.iter().any(|e| e.kind == MailKind::Credentials) {
-        read_passwords(run.result_file)?
+        read_credentials(run.result_file)?
     } else {
         HashMap::new()
     };
@@ -292,13 +293,6 @@ pub fn deliver(directory: &Directory, outbox: &Outbox, run: &RunMail) -> Result<
     Ok(tally)
 }
 
-/// A created or restored user's line of the result file: their names and password.
-struct Credential {
-    display_name: String,
-    user_name: String,
-    password: Password,
-}
-
 impl Outbox {
     fn values<'a>(&'a self, c: &'a Credential) -> impl Fn(Slot) -> String + 'a {
         move |slot| match slot {
@@ -370,54 +364,6 @@ fn one_line(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
-}
-
-/// The created and restored users of a result file, by lower-cased User Name: their
-/// display names and passwords (without the `'` that keeps a spreadsheet from reading a
-/// formula).
-fn read_passwords(path: &Path) -> Result<HashMap<String, Credential>> {
-    let shown = path.display();
-    let bytes =
-        std::fs::read(path).with_context(|| format!("cannot read the result file {shown}"))?;
-    let bytes = zeroize::Zeroizing::new(bytes);
-    let text = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
-    let delimiter = match text.get(4) {
-        Some(&d @ (b',' | b';' | b'\t')) if text.starts_with(b"Line") => d,
-        _ => bail!("{shown} is not a result file of onboard: it does not start with the header `Line,User Name,...`"),
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .from_reader(text);
-    let header = reader.headers()?.clone();
-    let column = |name: &str| {
-        header.iter().position(|h| h == name).with_context(|| {
-            format!("{shown} has no `{name}` column: is it a result file of onboard?")
-        })
-    };
-    let (user, display, status, password) = (
-        column("User Name")?,
-        column("Display Name")?,
-        column("Status")?,
-        column("Password")?,
-    );
-    let mut found = HashMap::new();
-    for (i, record) in reader.records().enumerate() {
-        let record = record.with_context(|| format!("{shown}: line {}", i + 2))?;
-        let cell = |n: usize| record.get(n).unwrap_or_default();
-        if !matches!(cell(status), "created" | "restored") || cell(password).is_empty() {
-            continue;
-        }
-        let user_name = crate::write::result::undefuse(cell(user)).into_owned();
-        found.insert(
-            user_name.to_lowercase(),
-            Credential {
-                display_name: crate::write::result::undefuse(cell(display)).into_owned(),
-                user_name,
-                password: Password::given(&crate::write::result::undefuse(cell(password))),
-            },
-        );
-    }
-    Ok(found)
 }
 
 /// After a committed run: sends its `planned` mails, from the result file where it was

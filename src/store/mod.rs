@@ -16,6 +16,7 @@
 //! import to commit (they would only see an empty directory), and the file goes back to
 //! WAL right after the commit.
 
+pub mod graph;
 pub mod mail;
 pub mod people;
 pub mod runs;

@@ -87,6 +87,19 @@ CREATE TABLE IF NOT EXISTS mails (
     updated_at TEXT,
     UNIQUE (run, kind, user_name, recipient)
 );
+-- Microsoft Graph: each user's push state and Graph object id, by onboard's Object ID
+-- (kept after a purge, until Graph has purged the user too).
+CREATE TABLE IF NOT EXISTS graph_users (
+    object_id TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL,
+    state TEXT NOT NULL,                -- creating, created, licensed, failed, deleted, purged
+    graph_id TEXT,                      -- the user's id in Graph, once known
+    version INTEGER NOT NULL DEFAULT 0, -- the user's last run (created or updated) in Graph
+    licenses TEXT NOT NULL DEFAULT '',  -- the SKUs assigned in Graph, '+'-joined
+    roles TEXT NOT NULL DEFAULT '',     -- the roles assigned in Graph, '|'-joined
+    last_error TEXT NOT NULL DEFAULT '',
+    updated_at TEXT
+) WITHOUT ROWID;
 "#;
 
 /// The indexes of `users`, created after [`SCHEMA`] and after an upgrade, and built again
@@ -142,7 +155,12 @@ pub const UPGRADES: [(i64, &str); 3] = [
              kind TEXT NOT NULL, user_name TEXT NOT NULL, recipient TEXT NOT NULL, \
              state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, \
              reply TEXT NOT NULL DEFAULT '', updated_at TEXT, \
-             UNIQUE (run, kind, user_name, recipient));",
+             UNIQUE (run, kind, user_name, recipient)); \
+         CREATE TABLE IF NOT EXISTS graph_users ( \
+             object_id TEXT PRIMARY KEY, user_name TEXT NOT NULL, state TEXT NOT NULL, \
+             graph_id TEXT, version INTEGER NOT NULL DEFAULT 0, \
+             licenses TEXT NOT NULL DEFAULT '', roles TEXT NOT NULL DEFAULT '', \
+             last_error TEXT NOT NULL DEFAULT '', updated_at TEXT) WITHOUT ROWID;",
     ),
 ];
 

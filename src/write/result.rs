@@ -8,7 +8,8 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
+use std::collections::HashMap;
 use tempfile::NamedTempFile;
 
 use sha2::{Digest as _, Sha256};
@@ -111,6 +112,61 @@ pub fn undefuse(cell: &str) -> std::borrow::Cow<'_, str> {
         out.push(c);
     }
     out.into()
+}
+
+/// A created or restored user's line of the result file: their names and password.
+pub struct Credential {
+    pub display_name: String,
+    pub user_name: String,
+    pub password: Password,
+}
+
+/// The created and restored users of a result file, by lower-cased User Name: their
+/// display names and passwords (without the `'` that keeps a spreadsheet from reading a
+/// formula).
+pub fn read_credentials(path: &Path) -> Result<HashMap<String, Credential>> {
+    let shown = path.display();
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read the result file {shown}"))?;
+    let bytes = zeroize::Zeroizing::new(bytes);
+    let text = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
+    let delimiter = match text.get(4) {
+        Some(&d @ (b',' | b';' | b'\t')) if text.starts_with(b"Line") => d,
+        _ => bail!("{shown} is not a result file of onboard: it does not start with the header `Line,User Name,...`"),
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .from_reader(text);
+    let header = reader.headers()?.clone();
+    let column = |name: &str| {
+        header.iter().position(|h| h == name).with_context(|| {
+            format!("{shown} has no `{name}` column: is it a result file of onboard?")
+        })
+    };
+    let (user, display, status, password) = (
+        column("User Name")?,
+        column("Display Name")?,
+        column("Status")?,
+        column("Password")?,
+    );
+    let mut found = HashMap::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.with_context(|| format!("{shown}: line {}", i + 2))?;
+        let cell = |n: usize| record.get(n).unwrap_or_default();
+        if !matches!(cell(status), "created" | "restored") || cell(password).is_empty() {
+            continue;
+        }
+        let user_name = undefuse(cell(user)).into_owned();
+        found.insert(
+            user_name.to_lowercase(),
+            Credential {
+                display_name: undefuse(cell(display)).into_owned(),
+                user_name,
+                password: Password::given(&undefuse(cell(password))),
+            },
+        );
+    }
+    Ok(found)
 }
 
 /// Where a result file goes: refuses to overwrite unless forced.
