@@ -410,3 +410,38 @@ fn no_password_or_secret_in_any_log() {
         );
     }
 }
+
+#[test]
+fn the_token_is_renewed_before_it_expires() {
+    let sim = GraphSim::start(Options::default());
+    let wd = pulled(&sim);
+    // Tokens that live a second, and a push that takes longer (throttled items wait).
+    sim.set_options(Options {
+        token_lifetime: 1,
+        throttle_every: 4,
+        retry_after: "0.4",
+        ..Options::default()
+    });
+    wd.write("hires.csv", &hires(60));
+    let before = sim.tokens_issued();
+    let started = std::time::Instant::now();
+    let (code, stderr) = run(
+        &wd,
+        &["import", "hires.csv", "--push", "--push-concurrency", "1"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        started.elapsed().as_secs_f64() > 1.5,
+        "the push outlived a token"
+    );
+    assert!(
+        sim.tokens_issued() - before >= 3,
+        "{}",
+        sim.tokens_issued() - before
+    );
+    assert!(
+        sim.log().iter().all(|l| l.status != 401),
+        "never sent an expired token"
+    );
+    assert_eq!(sim.creates().len(), 60);
+}

@@ -127,6 +127,7 @@ struct State {
     assignments: Vec<(String, String)>,
     log: Vec<Logged>,
     items_seen: u64,
+    throttled_items: u64,
 }
 
 /// A running simulator; stopped when dropped.
@@ -139,7 +140,18 @@ pub struct GraphSim {
 
 impl GraphSim {
     pub fn start(options: Options) -> GraphSim {
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("a port"));
+        // TCP_NODELAY on the listener, which the connections inherit: tiny_http writes a
+        // response in pieces, and with Nagle's algorithm each later piece would wait for
+        // the client's delayed ACK (40 ms a response).
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("a socket");
+        socket.set_tcp_nodelay(true).expect("TCP_NODELAY");
+        socket
+            .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+            .expect("a port");
+        socket.listen(128).expect("listen");
+        let listener: std::net::TcpListener = socket.into();
+        let server = Arc::new(tiny_http::Server::from_listener(listener, None).expect("a server"));
         let port = server.server_addr().to_ip().expect("an IP address").port();
         let state = Arc::new(Mutex::new(State {
             options,
@@ -204,6 +216,11 @@ impl GraphSim {
 
     pub fn log(&self) -> Vec<Logged> {
         self.state.lock().unwrap().log.clone()
+    }
+
+    /// Batch items answered with 429.
+    pub fn throttled_items(&self) -> u64 {
+        self.state.lock().unwrap().throttled_items
     }
 
     pub fn tokens_issued(&self) -> u64 {
@@ -469,6 +486,7 @@ fn batch(s: &mut State, body: &Value) -> Handled {
         }
         s.items_seen += 1;
         if s.options.throttle_every > 0 && s.items_seen % s.options.throttle_every == 0 {
+            s.throttled_items += 1;
             failed.insert(id.clone());
             responses.push(json!({"id": id, "status": 429,
                 "headers": {"Retry-After": s.options.retry_after, "Content-Type": "application/json"},

@@ -1,8 +1,8 @@
 //! Microsoft Graph over HTTPS (ureq, rustls): the app's sign-in (client credentials, the
 //! token renewed before it expires), single requests and JSON batches of up to 20, and
-//! the retries Microsoft asks for: 429, 503 and 504, of a whole request or of one item of
-//! a batch, after `Retry-After` or with capped exponential back-off and jitter. Nothing
-//! else is retried.
+//! the retries Microsoft asks for: 429, 503 and 504 of a whole request here, after
+//! `Retry-After` or with capped exponential back-off and jitter; those of batch items in
+//! rounds by the push ([`crate::graph::push`]). Nothing else is retried.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -54,7 +54,8 @@ impl Reply {
         }
     }
 
-    fn retryable(&self) -> bool {
+    /// 429, 503 or 504: to send again later.
+    pub fn retryable(&self) -> bool {
         matches!(self.status, 429 | 503 | 504)
     }
 }
@@ -247,90 +248,72 @@ impl Client {
     }
 
     /// Sends `requests` (at most [`BATCH_LIMIT`]) as one JSON batch, all parallel, and
-    /// returns their replies in order. Items that Graph throttles or cannot serve are sent
-    /// again, in a batch of their own, after the longest `Retry-After` among them.
+    /// returns their replies in order. The batch itself is retried as any request is;
+    /// its items that Graph throttled or could not serve are returned as they are, for
+    /// the caller to send again with others ([`Reply::retryable`]): Microsoft's advice
+    /// is to retry them in a new batch after the longest `Retry-After`.
     pub fn batch(&self, requests: &[Request]) -> Result<Vec<Reply>> {
         assert!(requests.len() <= BATCH_LIMIT);
-        let mut replies: Vec<Option<Reply>> = vec![None; requests.len()];
-        let mut open: Vec<usize> = (0..requests.len()).collect();
-        let mut wait = FIRST_BACKOFF;
-        for attempt in 1..=TRIES {
-            let items: Vec<Value> = open
-                .iter()
-                .map(|&i| {
-                    let r = &requests[i];
-                    let mut item = json!({"id": i.to_string(), "method": r.method, "url": r.url});
-                    if let Some(body) = &r.body {
-                        item["body"] = body.clone();
-                        item["headers"] = json!({"Content-Type": "application/json"});
-                    }
-                    item
-                })
-                .collect();
-            self.stats.batches.fetch_add(1, Ordering::Relaxed);
-            let outer = self.call(&Request {
-                method: "POST",
-                url: "/$batch".to_string(),
-                body: Some(json!({ "requests": items })),
-            })?;
-            if !outer.ok() {
-                bail!("Microsoft Graph refused a batch: {}", outer.error());
-            }
-            let mut again = Vec::new();
-            let mut longest: Option<Duration> = None;
-            for item in outer.body["responses"].as_array().into_iter().flatten() {
-                let Some(i) = item["id"].as_str().and_then(|id| id.parse::<usize>().ok()) else {
-                    continue;
-                };
-                if i >= requests.len() {
-                    continue;
+        let items: Vec<Value> = requests
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let mut item = json!({"id": i.to_string(), "method": r.method, "url": r.url});
+                if let Some(body) = &r.body {
+                    item["body"] = body.clone();
+                    item["headers"] = json!({"Content-Type": "application/json"});
                 }
-                let reply = Reply {
+                item
+            })
+            .collect();
+        self.stats.batches.fetch_add(1, Ordering::Relaxed);
+        let outer = self.call(&Request {
+            method: "POST",
+            url: "/$batch".to_string(),
+            body: Some(json!({ "requests": items })),
+        })?;
+        if !outer.ok() {
+            bail!("Microsoft Graph refused a batch: {}", outer.error());
+        }
+        let mut replies: Vec<Reply> = vec![
+            // An item Graph did not answer is sent again.
+            Reply {
+                status: 503,
+                retry_after: None,
+                body: json!({"error": {"code": "serviceNotAvailable", "message": "no answer to this request in the batch"}}),
+            };
+            requests.len()
+        ];
+        for item in outer.body["responses"].as_array().into_iter().flatten() {
+            let Some(i) = item["id"].as_str().and_then(|id| id.parse::<usize>().ok()) else {
+                continue;
+            };
+            if let Some(slot) = replies.get_mut(i) {
+                *slot = Reply {
                     status: item["status"].as_u64().unwrap_or(0) as u16,
                     retry_after: header(&item["headers"], "retry-after")
                         .and_then(parse_retry_after),
                     body: item["body"].clone(),
                 };
-                if reply.retryable() && attempt < TRIES {
-                    longest = longest.max(reply.retry_after);
-                    again.push(i);
-                } else {
-                    replies[i] = Some(reply);
-                }
             }
-            // An item Graph did not answer is sent again too.
-            for &i in &open {
-                if replies[i].is_none() && !again.contains(&i) {
-                    again.push(i);
-                }
-            }
-            if again.is_empty() {
-                break;
-            }
-            self.stats
-                .retries
-                .fetch_add(again.len() as u64, Ordering::Relaxed);
-            debug!(
-                items = again.len(),
-                "batch items throttled; sending them again"
-            );
-            std::thread::sleep(longest.unwrap_or_else(|| jitter(wait)));
-            wait = (wait * 2).min(MAX_WAIT);
-            again.sort_unstable();
-            open = again;
         }
-        Ok(replies
-            .into_iter()
-            .map(|r| {
-                r.unwrap_or(Reply {
-                    status: 503,
-                    retry_after: None,
-                    body: json!({"error": {"code": "serviceNotAvailable", "message": "no answer after the retries"}}),
-                })
-            })
-            .collect())
+        Ok(replies)
+    }
+
+    /// Counts `n` batch items sent again.
+    pub fn count_retries(&self, n: usize) {
+        self.stats.retries.fetch_add(n as u64, Ordering::Relaxed);
     }
 }
+
+/// How long to wait before the `round`-th try (from 1) of what Graph throttled without
+/// saying how long: exponential from 0.5 s, at most a minute, with jitter.
+pub fn backoff(round: u32) -> Duration {
+    jitter((FIRST_BACKOFF * 2u32.saturating_pow(round.saturating_sub(1).min(8))).min(MAX_WAIT))
+}
+
+/// Tries of a batch item before its last throttling is its outcome.
+pub const ITEM_TRIES: u32 = TRIES;
 
 /// A response's status, `Retry-After` and JSON body (`null` when empty or not JSON).
 fn read(mut r: ureq::http::Response<ureq::Body>) -> Reply {

@@ -20,7 +20,7 @@ use anyhow::{Context, Result};
 use serde_json::{json, Map, Value};
 use tracing::{info, warn};
 
-use crate::graph::client::{Client, Reply, Request, BATCH_LIMIT};
+use crate::graph::client::{backoff, Client, Reply, Request, BATCH_LIMIT, ITEM_TRIES};
 use crate::row::{profile_index, Field};
 use crate::store::graph::{GraphChange, GraphState, PushCandidate};
 use crate::store::{Access, Directory, StoredUser};
@@ -280,50 +280,81 @@ impl Push<'_> {
 
     /// Sends `requests` (task index, request) in parallel batches, `concurrency` in
     /// flight, and hands each reply to `on_reply` on this thread as its batch returns.
+    /// What Graph throttled goes again in rounds, in full batches with the other
+    /// throttled requests, after the longest `Retry-After` of the round.
     fn run_phase(
         &mut self,
         requests: Vec<(usize, Request)>,
         mut on_reply: impl FnMut(&mut Self, usize, Result<Reply, String>) -> Result<()>,
     ) -> Result<()> {
-        if requests.is_empty() {
-            return Ok(());
-        }
-        let chunks: Vec<&[(usize, Request)]> = requests.chunks(BATCH_LIMIT).collect();
-        let next = AtomicUsize::new(0);
-        let (tx, rx) = std::sync::mpsc::channel();
-        let client = self.client;
-        std::thread::scope(|scope| -> Result<()> {
-            for _ in 0..self.job.concurrency.clamp(1, chunks.len()) {
-                let tx = tx.clone();
-                let (next, chunks) = (&next, &chunks);
-                scope.spawn(move || loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(chunk) = chunks.get(i) else { break };
-                    let reqs: Vec<Request> = chunk.iter().map(|(_, r)| r.clone()).collect();
-                    let replies = client.batch(&reqs).map_err(|e| format!("{e:#}"));
-                    if tx.send((i, replies)).is_err() {
-                        break;
-                    }
-                });
-            }
-            drop(tx);
-            for (i, replies) in rx {
-                let chunk = chunks[i];
-                match replies {
-                    Ok(replies) => {
-                        for ((task, _), reply) in chunk.iter().zip(replies) {
-                            on_reply(self, *task, Ok(reply))?;
+        let mut pending = requests;
+        let mut round = 0;
+        while !pending.is_empty() {
+            round += 1;
+            let last = round >= ITEM_TRIES;
+            let mut again = Vec::new();
+            let mut wait: Option<Duration> = None;
+            let mut throttled_without_wait = false;
+            let chunks: Vec<&[(usize, Request)]> = pending.chunks(BATCH_LIMIT).collect();
+            let next = AtomicUsize::new(0);
+            let (tx, rx) = std::sync::mpsc::channel();
+            let client = self.client;
+            std::thread::scope(|scope| -> Result<()> {
+                for _ in 0..self.job.concurrency.clamp(1, chunks.len()) {
+                    let tx = tx.clone();
+                    let (next, chunks) = (&next, &chunks);
+                    scope.spawn(move || loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(chunk) = chunks.get(i) else { break };
+                        let reqs: Vec<Request> = chunk.iter().map(|(_, r)| r.clone()).collect();
+                        let replies = client.batch(&reqs).map_err(|e| format!("{e:#}"));
+                        if tx.send((i, replies)).is_err() {
+                            break;
                         }
-                    }
-                    Err(e) => {
-                        for (task, _) in chunk.iter() {
-                            on_reply(self, *task, Err(e.clone()))?;
+                    });
+                }
+                drop(tx);
+                for (i, replies) in rx {
+                    let chunk = chunks[i];
+                    match replies {
+                        Ok(replies) => {
+                            for ((task, request), reply) in chunk.iter().zip(replies) {
+                                if reply.retryable() && !last {
+                                    match reply.retry_after {
+                                        Some(w) => wait = wait.max(Some(w)),
+                                        None => throttled_without_wait = true,
+                                    }
+                                    again.push((*task, request.clone()));
+                                } else {
+                                    on_reply(self, *task, Ok(reply))?;
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            for (task, _) in chunk.iter() {
+                                on_reply(self, *task, Err(e.clone()))?;
+                            }
                         }
                     }
                 }
+                Ok(())
+            })?;
+            if !again.is_empty() {
+                self.client.count_retries(again.len());
+                let mut pause = wait.unwrap_or_default();
+                if throttled_without_wait {
+                    pause = pause.max(backoff(round));
+                }
+                tracing::debug!(
+                    requests = again.len(),
+                    ?pause,
+                    "throttled; sending them again"
+                );
+                std::thread::sleep(pause);
             }
-            Ok(())
-        })
+            pending = again;
+        }
+        Ok(())
     }
 
     /// (1) Users whose create a stopped push may have sent: found by User Name, they
