@@ -408,6 +408,16 @@ fn no_password_or_secret_in_any_log() {
             !stderr.contains("sim-token-"),
             "the access token in the {format} log"
         );
+        if *format == "json" {
+            // Every line is JSON; the last is the summary.
+            let lines: Vec<serde_json::Value> = stderr
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+                .collect();
+            let last = lines.last().unwrap();
+            assert_eq!(last["message"], "push summary");
+            assert_eq!(last["push"]["status"]["adopted"], 5, "{last}");
+        }
     }
 }
 

@@ -68,7 +68,14 @@ pub fn target(path: PathBuf, force: bool) -> Target {
 pub fn report(global: &GlobalArgs, job: &PushJob, client: &Client) -> Result<u8> {
     let end = push::run(job, client)?;
     if !global.quiet {
-        end.print(&mut std::io::stderr().lock())?;
+        let mut err = std::io::stderr().lock();
+        match global.log_format {
+            crate::logging::LogFormat::Text => end.print(&mut err)?,
+            crate::logging::LogFormat::Json => {
+                use std::io::Write;
+                writeln!(err, "{}", end.json_line())?
+            }
+        }
     }
     Ok(if end.failed() > 0 {
         crate::exit::INCOMPLETE

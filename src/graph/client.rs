@@ -227,9 +227,10 @@ impl Client {
             };
             match sent {
                 Ok(r) => return Ok(read(r)),
-                // A connection that broke or timed out: Graph may be busy; a batch is
-                // the same work again, and creating twice is caught by the conflict.
-                Err(e) if attempt < TRIES => {
+                // A connection that broke or timed out: a read is tried again; anything
+                // else may have been done, so it is the caller's to find out (a create
+                // left `creating` is looked up by the next push).
+                Err(e) if attempt < TRIES && request.method == "GET" => {
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     warn!(
                         "{} {} failed ({e}); trying again",

@@ -113,6 +113,25 @@ impl PushEnd {
         self.counts.get(&PushStatus::Failed).copied().unwrap_or(0)
     }
 
+    /// The summary as one JSON log line (`--log-format json`): message `push summary`,
+    /// the figures under `push`.
+    pub fn json_line(&self) -> String {
+        let counts: BTreeMap<&str, u64> = PushStatus::ALL
+            .iter()
+            .map(|s| (s.as_str(), self.counts.get(s).copied().unwrap_or(0)))
+            .collect();
+        let fields = json!({"push": {
+            "users": self.users,
+            "status": counts,
+            "requests": self.requests,
+            "batches": self.batches,
+            "retries": self.retries,
+            "seconds": self.seconds,
+            "push_file": self.result_file.display().to_string(),
+        }});
+        crate::logging::json_line("INFO", "push summary", &fields, None)
+    }
+
     /// The summary lines on stderr.
     pub fn print(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
         let counts: Vec<String> = PushStatus::ALL
