@@ -455,3 +455,18 @@ fn the_token_is_renewed_before_it_expires() {
     );
     assert_eq!(sim.creates().len(), 60);
 }
+
+#[test]
+fn the_push_file_never_replaces_the_result_file_or_the_directory() {
+    let sim = GraphSim::start(Options::default());
+    let wd = pulled(&sim);
+    wd.write("hires.csv", &hires(2));
+    assert_eq!(run(&wd, &["import", "hires.csv", "-o", "r.csv"]).0, 0);
+    let before = wd.read_bytes("r.csv");
+    for target in ["r.csv", "onboard.db", "tenant.toml"] {
+        let (code, stderr) = run(&wd, &["push", "r.csv", "-o", target, "--force"]);
+        assert_eq!(code, 2, "{target}: {stderr}");
+    }
+    assert_eq!(wd.read_bytes("r.csv"), before);
+    assert!(sim.creates().is_empty(), "nothing was pushed");
+}

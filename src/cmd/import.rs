@@ -65,8 +65,8 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
     };
     let progress = Progress::new(global.quiet, args.progress, &args.input, saving);
     let push_target = super::push::target(super::push::push_file_of(&output), args.force);
-    if graph.is_some() {
-        crate::write::file::check(&[&push_target], &[])?;
+    if graph.is_some() && !args.dry_run {
+        crate::write::file::check(&[&push_target], &super::push::kept(global, Some(&output)))?;
     }
     let job_summary = args.summary.as_ref().map(|path| Target {
         path: path.clone(),
@@ -152,6 +152,7 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
             directory: global.directory.clone(),
             results: Some(PathBuf::from(result_file)),
             output: push_target.clone(),
+            kept: super::push::kept(global, Some(Path::new(result_file))),
             concurrency: usize::from(args.push_concurrency),
             lock_timeout: Duration::from_secs(args.lock_timeout),
         };

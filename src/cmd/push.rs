@@ -9,7 +9,7 @@ use crate::cli::{GlobalArgs, PushArgs};
 use crate::graph::client::Client;
 use crate::graph::push::{self, PushJob};
 use crate::tenant::Tenant;
-use crate::write::file::Target;
+use crate::write::file::{Kept, Target};
 
 pub fn run(global: &GlobalArgs, args: PushArgs) -> Result<u8> {
     crate::interrupt::install();
@@ -22,6 +22,7 @@ pub fn run(global: &GlobalArgs, args: PushArgs) -> Result<u8> {
     let job = PushJob {
         tenant: &tenant,
         directory: global.directory.clone(),
+        kept: kept(global, args.results.as_deref()),
         results: args.results.clone(),
         output: target(output, args.force),
         concurrency: usize::from(args.push_concurrency),
@@ -52,6 +53,17 @@ pub fn push_file_of(results: &Path) -> PathBuf {
         .map(str::to_string)
         .unwrap_or_else(|| stem.strip_suffix(".csv").unwrap_or(&stem).to_string());
     results.with_file_name(format!("{stem}.push.csv"))
+}
+
+/// What no push file may replace: the directory and its side files, the tenant file, the
+/// result file.
+pub fn kept(global: &GlobalArgs, results: Option<&Path>) -> Vec<Kept> {
+    let mut kept = Kept::directory(&global.directory);
+    kept.push(Kept::new(&global.tenant, "the tenant file"));
+    if let Some(r) = results {
+        kept.push(Kept::new(r, "the result file"));
+    }
+    kept
 }
 
 pub fn target(path: PathBuf, force: bool) -> Target {

@@ -55,6 +55,8 @@ pub struct PushJob<'a> {
     /// The result file of an import or restore: the passwords of the users to create.
     pub results: Option<PathBuf>,
     pub output: Target,
+    /// Files the push file must not replace: the directory, the tenant and result files.
+    pub kept: Vec<crate::write::file::Kept>,
     /// Batches in flight at once.
     pub concurrency: usize,
     pub lock_timeout: Duration,
@@ -205,7 +207,7 @@ impl Task {
 /// Runs a push with a signed-in `client`.
 pub fn run(job: &PushJob, client: &Client) -> Result<PushEnd> {
     let started = Instant::now();
-    crate::write::file::check(&[&job.output], &[])?;
+    crate::write::file::check(&[&job.output], &job.kept)?;
     let d = Directory::open(&job.directory, Access::Write, job.lock_timeout)?
         .with_context(|| format!("directory {} does not exist", job.directory.display()))?;
     d.log_pushes_lightly()?;
