@@ -287,6 +287,24 @@ impl Push<'_> {
             .set_graph_state(&t.cand.object_id, &t.cand.user_name, &change)
     }
 
+    /// Task `i` exists in Graph (`body` has its id): its licences and roles come next,
+    /// and its profile when `patch`.
+    fn found(&mut self, i: usize, body: &Value, status: PushStatus, patch: bool) -> Result<()> {
+        let t = &mut self.tasks[i];
+        t.graph_id = body["id"].as_str().map(str::to_string);
+        t.set(status);
+        t.grants = true;
+        t.patch |= patch;
+        let t = &self.tasks[i];
+        self.record(
+            t,
+            GraphChange {
+                graph_id: t.graph_id.as_deref(),
+                ..GraphChange::to(GraphState::Created)
+            },
+        )
+    }
+
     fn record_failure(&self, t: &Task, state: GraphState) -> Result<()> {
         let error = t.errors.join(" | ");
         self.record(
@@ -397,20 +415,7 @@ impl Push<'_> {
         self.run_phase(requests, |push, i, reply| {
             let t = &mut push.tasks[i];
             match reply {
-                Ok(r) if r.ok() => {
-                    t.graph_id = r.body["id"].as_str().map(str::to_string);
-                    t.set(PushStatus::Created);
-                    t.grants = true;
-                    t.patch = true;
-                    let t = &push.tasks[i];
-                    push.record(
-                        t,
-                        GraphChange {
-                            graph_id: t.graph_id.as_deref(),
-                            ..GraphChange::to(GraphState::Created)
-                        },
-                    )?;
-                }
+                Ok(r) if r.ok() => push.found(i, &r.body, PushStatus::Created, true)?,
                 Ok(r) if r.status == 404 => {} // never created: (2) creates it
                 Ok(r) => {
                     t.fail("graph_error", r.error());
@@ -483,19 +488,7 @@ impl Push<'_> {
             crate::import::finish::pause_point("push-created");
             let t = &mut push.tasks[i];
             match reply {
-                Ok(r) if r.ok() => {
-                    t.graph_id = r.body["id"].as_str().map(str::to_string);
-                    t.set(PushStatus::Created);
-                    t.grants = true;
-                    let t = &push.tasks[i];
-                    push.record(
-                        t,
-                        GraphChange {
-                            graph_id: t.graph_id.as_deref(),
-                            ..GraphChange::to(GraphState::Created)
-                        },
-                    )?;
-                }
+                Ok(r) if r.ok() => push.found(i, &r.body, PushStatus::Created, false)?,
                 Ok(r) if r.status == 400 && is_conflict(&r.body) => conflicts.push(i),
                 Ok(r) => {
                     t.fail("graph_error", r.error());
@@ -521,19 +514,7 @@ impl Push<'_> {
                 Ok(r) if r.ok() => {
                     let theirs = r.body["employeeId"].as_str().unwrap_or_default();
                     if !ours.is_empty() && theirs.eq_ignore_ascii_case(&ours) {
-                        t.graph_id = r.body["id"].as_str().map(str::to_string);
-                        t.set(PushStatus::Adopted);
-                        t.grants = true;
-                        t.patch = true;
-                        let t = &push.tasks[i];
-                        push.record(
-                            t,
-                            GraphChange {
-                                graph_id: t.graph_id.as_deref(),
-                                ..GraphChange::to(GraphState::Created)
-                            },
-                        )?;
-                        return Ok(());
+                        return push.found(i, &r.body, PushStatus::Adopted, true);
                     }
                     t.fail(
                         "already_exists",

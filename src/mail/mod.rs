@@ -378,15 +378,25 @@ pub fn after_commit(
     lock_timeout: std::time::Duration,
     planned: u64,
 ) -> MailTally {
-    send_run(
-        directory,
-        outbox,
-        run_id,
-        result_file,
-        summary,
-        lock_timeout,
-    )
-    .unwrap_or_else(|e| {
+    let send = || -> Result<MailTally> {
+        let d = Directory::open(directory, crate::store::Access::Write, lock_timeout)?
+            .context("the directory is gone")?;
+        let run = d
+            .run_by_run_id(run_id)?
+            .with_context(|| format!("run {run_id} is not in the directory"))?;
+        deliver(
+            &d,
+            outbox,
+            &RunMail {
+                run: run.id,
+                run_id,
+                result_file,
+                summary,
+                resend_unconfirmed: false,
+            },
+        )
+    };
+    send().unwrap_or_else(|e| {
         tracing::error!("the mails were not sent: {e:#}; `onboard mail` sends them");
         MailTally {
             not_sent: planned,
@@ -394,30 +404,4 @@ pub fn after_commit(
             ..MailTally::default()
         }
     })
-}
-
-fn send_run(
-    directory: &Path,
-    outbox: &Outbox,
-    run_id: &str,
-    result_file: &Path,
-    summary: String,
-    lock_timeout: std::time::Duration,
-) -> Result<MailTally> {
-    let d = Directory::open(directory, crate::store::Access::Write, lock_timeout)?
-        .context("the directory is gone")?;
-    let run = d
-        .run_by_run_id(run_id)?
-        .with_context(|| format!("run {run_id} is not in the directory"))?;
-    deliver(
-        &d,
-        outbox,
-        &RunMail {
-            run: run.id,
-            run_id,
-            result_file,
-            summary,
-            resend_unconfirmed: false,
-        },
-    )
 }
