@@ -114,10 +114,17 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<u8> {
         // The signal came after the commit: the run finished, its users exist and the
         // result file is in place; the summary is left out.
         eprintln!(
-            "onboard: interrupted after the commit: the users are in the directory and the result file is in place{}",
-            if job_summary.is_some() { "; the summary was not written" } else { "" }
+            "onboard: interrupted after the commit: the users are in the directory and the result file is in place{}{}{}",
+            if job_summary.is_some() { "; the summary was not written" } else { "" },
+            if outbox.is_some() { "; `onboard mail RESULTS.csv` sends the mails" } else { "" },
+            if graph.is_some() { "; `onboard push RESULTS.csv` pushes the users" } else { "" },
         );
-        return Ok(end.exit_code());
+        let rest = outbox.is_some() || graph.is_some();
+        return Ok(if rest && end.exit_code() == crate::exit::OK {
+            crate::exit::INCOMPLETE
+        } else {
+            end.exit_code()
+        });
     }
     let mut exit_code = end.exit_code();
     if let (Some(outbox), Some(result_file), true, Some(mail)) = (
