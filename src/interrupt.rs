@@ -11,6 +11,7 @@
 //! files may stay behind.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -51,3 +52,22 @@ impl std::fmt::Display for Interrupted {
 }
 
 impl std::error::Error for Interrupted {}
+
+/// A crash-test hook: with `ONBOARD_PAUSE_AT=<point>` in the environment, the run stops
+/// at that point (`reading`: after each full batch of rows while more follow; `staged`: result file
+/// complete, not committed; `committed`: committed, result file not renamed;
+/// `mail-sending`: a mail recorded as being sent, not yet handed over) so a test
+/// can kill it there, or act and then let it go on by creating the file named by
+/// `ONBOARD_RESUME_ON` (or by a signal, see [`crate::interrupt`]). Does nothing otherwise.
+pub fn pause_point(point: &str) {
+    if std::env::var_os("ONBOARD_PAUSE_AT").is_some_and(|p| p == point) {
+        eprintln!("onboard: paused at {point}");
+        let resume = std::env::var_os("ONBOARD_RESUME_ON").map(std::path::PathBuf::from);
+        for _ in 0..6000 {
+            if resume.as_ref().is_some_and(|r| r.exists()) || requested() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}

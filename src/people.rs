@@ -15,8 +15,9 @@ use anyhow::{Context, Result};
 use tracing::info;
 
 use crate::clock::{days_ago_rfc3339, now_rfc3339};
-use crate::import::finish::{absolute, pause_point, recover_staged_results};
+use crate::import::finish::{absolute, recover_staged_results};
 use crate::import::{new_run_id, MaxFailed};
+use crate::interrupt::pause_point;
 use crate::password::{self, Password};
 use crate::plan::{OnShortage, SeatPool};
 use crate::read::{Input, ReadOptions};

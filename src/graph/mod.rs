@@ -5,5 +5,6 @@
 
 pub mod client;
 pub mod config;
+pub mod payload;
 pub mod pull;
 pub mod push;

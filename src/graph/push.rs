@@ -17,36 +17,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use tracing::{info, warn};
 
 use crate::graph::client::{backoff, Client, Reply, Request, BATCH_LIMIT, ITEM_TRIES};
-use crate::row::{profile_index, Field};
+use crate::graph::payload::{self, del, is_conflict, lookup};
+use crate::row::Field;
 use crate::store::graph::{GraphChange, GraphState, PushCandidate};
 use crate::store::{Access, Directory, StoredUser};
 use crate::tenant::Tenant;
 use crate::write::file::Target;
 use crate::write::result::Credential;
-
-/// The profile fields and the Graph properties they go to; a collection property takes
-/// the value as its one element.
-const PROPERTIES: [(Field, &str, bool); 15] = [
-    (Field::FirstName, "givenName", false),
-    (Field::LastName, "surname", false),
-    (Field::JobTitle, "jobTitle", false),
-    (Field::Department, "department", false),
-    (Field::OfficeNumber, "officeLocation", false),
-    (Field::OfficePhone, "businessPhones", true),
-    (Field::MobilePhone, "mobilePhone", false),
-    (Field::Fax, "faxNumber", false),
-    (Field::AlternateEmail, "otherMails", true),
-    (Field::Address, "streetAddress", false),
-    (Field::City, "city", false),
-    (Field::State, "state", false),
-    (Field::PostalCode, "postalCode", false),
-    (Field::Country, "country", false),
-    (Field::EmployeeId, "employeeId", false),
-];
 
 /// What `onboard push` was asked.
 pub struct PushJob<'a> {
@@ -199,8 +180,7 @@ impl Task {
     }
 
     fn profile(&self, field: Field) -> &str {
-        let u = self.user.as_ref().expect("an active user");
-        profile_index(field).map_or("", |i| u.profile[i].as_str())
+        payload::profile(self.user.as_ref().expect("an active user"), field)
     }
 }
 
@@ -453,14 +433,12 @@ impl Push<'_> {
                 );
                 continue;
             };
-            let mut body = user_body(t, self.job.tenant);
-            body["accountEnabled"] = json!(!t.user.as_ref().expect("user").block_sign_in);
-            body["userPrincipalName"] = json!(t.cand.user_name);
-            body["mailNickname"] = json!(mail_nickname(&t.cand.user_name));
-            body["passwordProfile"] = json!({
-                "forceChangePasswordNextSignIn": t.cand.force_password_change,
-                "password": credential.password.expose(),
-            });
+            let body = payload::create_body(
+                t.user.as_ref().expect("an active user"),
+                self.job.tenant,
+                t.cand.force_password_change,
+                &credential.password,
+            );
             marked.push((t.cand.object_id.clone(), t.cand.user_name.clone()));
             requests.push((
                 i,
@@ -485,7 +463,7 @@ impl Push<'_> {
         self.d.mark_creating(&pairs)?;
         let mut conflicts = Vec::new();
         self.run_phase(requests, |push, i, reply| {
-            crate::import::finish::pause_point("push-created");
+            crate::interrupt::pause_point("push-created");
             let t = &mut push.tasks[i];
             match reply {
                 Ok(r) if r.ok() => push.found(i, &r.body, PushStatus::Created, false)?,
@@ -636,20 +614,11 @@ impl Push<'_> {
     }
 
     fn patch_request(&self, i: usize, gid: &str) -> Request {
-        let t = &self.tasks[i];
-        let mut body = user_body(t, self.job.tenant);
-        // What the row left empty is cleared in Graph too.
-        for (field, property, collection) in PROPERTIES {
-            if t.profile(field).is_empty() {
-                body[property] = if collection { json!([]) } else { Value::Null };
-            }
-        }
-        body["accountEnabled"] = json!(!t.user.as_ref().expect("user").block_sign_in);
-        body["userPrincipalName"] = json!(t.cand.user_name);
+        let user = self.tasks[i].user.as_ref().expect("an active user");
         Request {
             method: "PATCH",
             url: format!("/users/{gid}"),
-            body: Some(body),
+            body: Some(payload::patch_body(user, self.job.tenant)),
         }
     }
 
@@ -957,122 +926,5 @@ impl Push<'_> {
             seconds: started.elapsed().as_secs_f64(),
             result_file: self.job.output.path.clone(),
         })
-    }
-}
-
-fn lookup(user_name: &str) -> Request {
-    Request {
-        method: "GET",
-        url: format!(
-            "/users/{}?$select=id,userPrincipalName,employeeId",
-            encode_path(user_name)
-        ),
-        body: None,
-    }
-}
-
-fn del(url: String) -> Request {
-    Request {
-        method: "DELETE",
-        url,
-        body: None,
-    }
-}
-
-/// A User Name in a URL path: `#`, `%`, `/` and `?` escaped.
-fn encode_path(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z'
-            | b'a'..=b'z'
-            | b'0'..=b'9'
-            | b'@'
-            | b'.'
-            | b'-'
-            | b'_'
-            | b'\''
-            | b'!'
-            | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-/// Graph's answer to a create whose User Name is taken (`ObjectConflict`).
-fn is_conflict(body: &Value) -> bool {
-    let e = &body["error"];
-    e["details"]
-        .as_array()
-        .is_some_and(|d| d.iter().any(|x| x["code"] == "ObjectConflict"))
-        || e["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("already exists"))
-}
-
-/// The local part of the User Name, in the characters a mail nickname may have.
-fn mail_nickname(user_name: &str) -> String {
-    let local = user_name.split('@').next().unwrap_or_default();
-    let nick: String = local
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-        .collect();
-    if nick.is_empty() {
-        "user".to_string()
-    } else {
-        nick
-    }
-}
-
-/// The profile of `t` as Graph properties: display name, usage location and every field
-/// with a value.
-fn user_body(t: &Task, tenant: &Tenant) -> Value {
-    let user = t.user.as_ref().expect("an active user");
-    let mut body = Map::new();
-    body.insert("displayName".into(), json!(t.profile(Field::DisplayName)));
-    for (field, property, collection) in PROPERTIES {
-        let v = t.profile(field);
-        if !v.is_empty() {
-            body.insert(
-                property.into(),
-                if collection { json!([v]) } else { json!(v) },
-            );
-        }
-    }
-    if let Some(u) = user
-        .usage_location
-        .clone()
-        .or_else(|| tenant.default_usage_location.clone())
-    {
-        body.insert("usageLocation".into(), json!(u));
-    }
-    Value::Object(body)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn each_property_is_one_the_field_is_known_by() {
-        for (field, property, _) in PROPERTIES {
-            let info = crate::row::FIELDS
-                .iter()
-                .find(|f| f.field == field)
-                .unwrap();
-            assert!(
-                info.entra_properties.contains(&property),
-                "{field:?}: {property} is not among {:?}",
-                info.entra_properties
-            );
-        }
-    }
-
-    #[test]
-    fn nicknames_and_paths() {
-        assert_eq!(mail_nickname("jan.de-vries@contoso.com"), "jan.de-vries");
-        assert_eq!(mail_nickname("zoë@contoso.com"), "zo");
-        assert_eq!(encode_path("a#b@c.com"), "a%23b@c.com");
     }
 }

@@ -4,13 +4,14 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use tracing::{debug, info, warn};
 
 use crate::clock::now_rfc3339;
 use crate::import::{ImportEnd, Run};
+use crate::interrupt::pause_point;
 use crate::row::{printable, Status};
 use crate::store::{Directory, RunRecord};
 use crate::write::result::{Destination, Fingerprint, ResultWriter};
@@ -182,25 +183,6 @@ impl Run<'_> {
         };
         info!(rows = summary.rows, committed, "import finished");
         Ok((summary, end))
-    }
-}
-
-/// A crash-test hook: with `ONBOARD_PAUSE_AT=<point>` in the environment, the run stops
-/// at that point (`reading`: after each full batch of rows while more follow; `staged`: result file
-/// complete, not committed; `committed`: committed, result file not renamed;
-/// `mail-sending`: a mail recorded as being sent, not yet handed over) so a test
-/// can kill it there, or act and then let it go on by creating the file named by
-/// `ONBOARD_RESUME_ON` (or by a signal, see [`crate::interrupt`]). Does nothing otherwise.
-pub(crate) fn pause_point(point: &str) {
-    if std::env::var_os("ONBOARD_PAUSE_AT").is_some_and(|p| p == point) {
-        eprintln!("onboard: paused at {point}");
-        let resume = std::env::var_os("ONBOARD_RESUME_ON").map(std::path::PathBuf::from);
-        for _ in 0..6000 {
-            if resume.as_ref().is_some_and(|r| r.exists()) || crate::interrupt::requested() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
     }
 }
 

@@ -464,7 +464,7 @@ fn fill_batch(input: &mut Input, batch: &mut Vec<Row>) -> Result<bool> {
     };
     batch.truncate(n);
     if matches!(result, Ok(true)) {
-        super::finish::pause_point("reading");
+        crate::interrupt::pause_point("reading");
     }
     result
 }

@@ -253,7 +253,7 @@ pub fn deliver(directory: &Directory, outbox: &Outbox, run: &RunMail) -> Result<
             }
         };
         directory.set_mail_state(entry.id, MailState::Sending, "")?;
-        crate::import::finish::pause_point("mail-sending");
+        crate::interrupt::pause_point("mail-sending");
         match session.send(message.envelope(), &message.formatted()) {
             Ok(Outcome::Sent(reply)) => {
                 directory.set_mail_state(entry.id, MailState::Sent, &reply)?;
