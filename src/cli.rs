@@ -125,7 +125,7 @@ pub enum Command {
     /// purge, with their licences and roles.
     #[command(after_help = PUSH_EXAMPLES)]
     Push(PushArgs),
-    /// Write a starter tenant file: domains, a licence and the password policy, commented.
+    /// Write the tenant file: a commented starter (init), or from Microsoft Graph (pull).
     #[command(subcommand)]
     Tenant(TenantCommand),
     /// Print a shell completion script.
