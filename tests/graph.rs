@@ -470,3 +470,22 @@ fn the_push_file_never_replaces_the_result_file_or_the_directory() {
     assert_eq!(wd.read_bytes("r.csv"), before);
     assert!(sim.creates().is_empty(), "nothing was pushed");
 }
+
+#[test]
+fn import_push_exits_1_when_rows_failed_and_pushes_the_good_ones() {
+    let sim = GraphSim::start(Options::default());
+    let wd = pulled(&sim);
+    let mut rows = hires(2);
+    rows.push_str("bad@unknown.example,B,C,B C,NL,,,,,,E9,\r\n");
+    wd.write("hires.csv", &rows);
+    let (code, stderr) = run(&wd, &["import", "hires.csv", "--push"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(sim.creates().len(), 2);
+    assert_eq!(
+        push_rows(&wd, "hires.push.csv")
+            .iter()
+            .map(|r| r.1.as_str())
+            .collect::<Vec<_>>(),
+        ["created", "created"]
+    );
+}

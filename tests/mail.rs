@@ -777,3 +777,59 @@ fn a_run_killed_while_mailing_sends_nothing_twice() {
     assert_eq!(code, 0);
     assert_eq!(smtp.mails().len(), 2);
 }
+
+#[test]
+fn failed_rows_exit_1_even_when_a_mail_failed_too_and_the_summary_says_so() {
+    let wd = Workdir::new();
+    let smtp = SmtpServer::start(
+        "127.0.0.1",
+        &wd.path("mail"),
+        &["--reject", "zoe.c@example.org"],
+    );
+    with_mail(&wd, &local(smtp.port), "");
+    let mut rows = hires();
+    rows.push_str("bad@unknown.example,B,C,B C,NL,,,,,,E4,bad@example.org\r\n");
+    wd.write("hires.csv", &rows);
+    let (code, stderr) = run(
+        &wd,
+        &[
+            "import",
+            "hires.csv",
+            "--mail-credentials",
+            "--summary",
+            "s.json",
+        ],
+        &[],
+    );
+    assert_eq!(
+        code, 1,
+        "a failed row says more than a failed mail: {stderr}"
+    );
+    let summary: serde_json::Value = serde_json::from_str(&wd.read("s.json")).unwrap();
+    assert_eq!(summary["exit_code"], 1);
+    assert_eq!(summary["mail"]["delivered"]["sent"], 1);
+    assert_eq!(summary["mail"]["delivered"]["refused"], 1);
+    // Without the bad row, the same refusal is exit 4, in the summary too.
+    wd.write(
+        "hires2.csv",
+        &hires()
+            .replace("E1,", "E11,")
+            .replace("anna@", "anna2@")
+            .replace("zoe@", "zoe2@")
+            .replace("piet@", "piet2@"),
+    );
+    let (code, _) = run(
+        &wd,
+        &[
+            "import",
+            "hires2.csv",
+            "--mail-credentials",
+            "--summary",
+            "s2.json",
+        ],
+        &[],
+    );
+    assert_eq!(code, 4);
+    let summary: serde_json::Value = serde_json::from_str(&wd.read("s2.json")).unwrap();
+    assert_eq!(summary["exit_code"], 4);
+}
