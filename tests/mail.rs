@@ -50,6 +50,24 @@ fn run(wd: &Workdir, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
     )
 }
 
+/// `import hires.csv -o out.csv` with credential mails and the result mail to
+/// admin@contoso.com.
+fn import_mailing_admin(wd: &Workdir) -> (i32, String) {
+    run(
+        wd,
+        &[
+            "import",
+            "hires.csv",
+            "-o",
+            "out.csv",
+            "--mail-credentials",
+            "--mail-results-to",
+            "admin@contoso.com",
+        ],
+        &[],
+    )
+}
+
 /// The mail log: kind, user, recipient, state.
 fn log(wd: &Workdir) -> Vec<Vec<String>> {
     wd.query("SELECT kind, user_name, recipient, state FROM mails ORDER BY id")
@@ -348,19 +366,7 @@ fn with_the_server_down_the_import_stands_and_onboard_mail_sends_everything_late
     // A port nothing listens on (a server started and stopped there).
     let port = SmtpServer::start("127.0.0.1", &wd.path("probe"), &[]).port;
     with_mail(&wd, &local(port), "");
-    let (code, stderr) = run(
-        &wd,
-        &[
-            "import",
-            "hires.csv",
-            "-o",
-            "out.csv",
-            "--mail-credentials",
-            "--mail-results-to",
-            "admin@contoso.com",
-        ],
-        &[],
-    );
+    let (code, stderr) = import_mailing_admin(&wd);
     assert_eq!(code, 4, "{stderr}");
     assert!(
         stderr.contains("mail: 0 sent, 3 not sent (server not reached: "),
@@ -404,19 +410,7 @@ fn a_dropped_connection_and_a_temporary_refusal_are_retried_and_nothing_arrives_
         ],
     );
     with_mail(&wd, &local(smtp.port), "");
-    let (code, stderr) = run(
-        &wd,
-        &[
-            "import",
-            "hires.csv",
-            "-o",
-            "out.csv",
-            "--mail-credentials",
-            "--mail-results-to",
-            "admin@contoso.com",
-        ],
-        &[],
-    );
+    let (code, stderr) = import_mailing_admin(&wd);
     assert_eq!(code, 0, "{stderr}");
     let mails = smtp.mails();
     let mut to: Vec<String> = mails.iter().map(|m| m.envelope_to[0].clone()).collect();

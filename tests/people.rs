@@ -21,8 +21,13 @@ fn stdout(wd: &Workdir, args: &[&str]) -> String {
 
 /// A work folder holding a copy of the schema-2 directory and the samples' tenant.
 fn upgraded_workdir() -> Workdir {
+    workdir_with("directory-v2.db")
+}
+
+/// A work folder holding a copy of the fixture directory `db` and the samples' tenant.
+fn workdir_with(db: &str) -> Workdir {
     let wd = Workdir::new();
-    std::fs::copy(fixture("directory-v2.db"), wd.path("onboard.db")).unwrap();
+    std::fs::copy(fixture(db), wd.path("onboard.db")).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(
         wd.path("onboard.db"),
@@ -121,19 +126,7 @@ fn a_directory_of_the_previous_version_is_upgraded_in_place_losing_nothing() {
 
 #[test]
 fn a_directory_of_schema_3_is_upgraded_keeping_people_offboarded_and_restored() {
-    let wd = Workdir::new();
-    std::fs::copy(fixture("directory-v3.db"), wd.path("onboard.db")).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(
-        wd.path("onboard.db"),
-        std::fs::Permissions::from_mode(0o600),
-    )
-    .unwrap();
-    std::fs::copy(
-        format!("{}/samples/tenant.toml", env!("CARGO_MANIFEST_DIR")),
-        wd.path("tenant.toml"),
-    )
-    .unwrap();
+    let wd = workdir_with("directory-v3.db");
     // The same listings, seats and runs as the version that wrote it printed; the
     // Object IDs included, since they never change.
     for (args, fixture_name) in [

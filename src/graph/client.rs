@@ -18,7 +18,7 @@ use crate::password::Password;
 /// Most requests in one `$batch`, as Graph allows.
 pub const BATCH_LIMIT: usize = 20;
 /// Tries of a request (or a batch item) that Graph throttles or cannot serve.
-const TRIES: u32 = 8;
+pub const TRIES: u32 = 8;
 /// Back-off without `Retry-After`: doubling from here, at most [`MAX_WAIT`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_WAIT: Duration = Duration::from_secs(60);
@@ -68,7 +68,6 @@ pub struct Stats {
     pub batches: AtomicU64,
     /// Requests and batch items sent again after 429, 503 or 504.
     pub retries: AtomicU64,
-    pub tokens: AtomicU64,
 }
 
 struct Token {
@@ -129,7 +128,6 @@ impl Client {
         let scope = format!("{}/.default", s.graph_url);
         let mut wait = FIRST_BACKOFF;
         for attempt in 1..=TRIES {
-            self.stats.tokens.fetch_add(1, Ordering::Relaxed);
             let sent = self.agent.post(&url).send_form([
                 ("client_id", s.client_id.as_str()),
                 ("scope", scope.as_str()),
@@ -312,9 +310,6 @@ impl Client {
 pub fn backoff(round: u32) -> Duration {
     jitter((FIRST_BACKOFF * 2u32.saturating_pow(round.saturating_sub(1).min(8))).min(MAX_WAIT))
 }
-
-/// Tries of a batch item before its last throttling is its outcome.
-pub const ITEM_TRIES: u32 = TRIES;
 
 /// A response's status, `Retry-After` and JSON body (`null` when empty or not JSON).
 fn read(mut r: ureq::http::Response<ureq::Body>) -> Reply {

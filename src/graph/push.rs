@@ -20,7 +20,7 @@ use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use tracing::{info, warn};
 
-use crate::graph::client::{backoff, Client, Reply, Request, BATCH_LIMIT, ITEM_TRIES};
+use crate::graph::client::{backoff, Client, Reply, Request, BATCH_LIMIT, TRIES};
 use crate::graph::payload::{self, del, is_conflict, lookup};
 use crate::row::Field;
 use crate::store::graph::{GraphChange, GraphState, PushCandidate};
@@ -285,6 +285,17 @@ impl Push<'_> {
         )
     }
 
+    /// Graph refused task `i`'s request, or it did not get through: the task fails with
+    /// `graph_error` and is recorded as `state`.
+    fn refused(&mut self, i: usize, reply: Result<Reply, String>, state: GraphState) -> Result<()> {
+        let why = match reply {
+            Ok(r) => r.error(),
+            Err(e) => e,
+        };
+        self.tasks[i].fail("graph_error", why);
+        self.record_failure(&self.tasks[i], state)
+    }
+
     fn record_failure(&self, t: &Task, state: GraphState) -> Result<()> {
         let error = t.errors.join(" | ");
         self.record(
@@ -310,7 +321,7 @@ impl Push<'_> {
         let mut round = 0;
         while !pending.is_empty() {
             round += 1;
-            let last = round >= ITEM_TRIES;
+            let last = round >= TRIES;
             let mut again = Vec::new();
             let mut wait: Option<Duration> = None;
             let mut throttled_without_wait = false;
@@ -392,21 +403,10 @@ impl Push<'_> {
             })
             .map(|(i, t)| (i, lookup(&t.cand.user_name)))
             .collect();
-        self.run_phase(requests, |push, i, reply| {
-            let t = &mut push.tasks[i];
-            match reply {
-                Ok(r) if r.ok() => push.found(i, &r.body, PushStatus::Created, true)?,
-                Ok(r) if r.status == 404 => {} // never created: (2) creates it
-                Ok(r) => {
-                    t.fail("graph_error", r.error());
-                    push.record_failure(&push.tasks[i], GraphState::Creating)?;
-                }
-                Err(e) => {
-                    t.fail("graph_error", e);
-                    push.record_failure(&push.tasks[i], GraphState::Creating)?;
-                }
-            }
-            Ok(())
+        self.run_phase(requests, |push, i, reply| match reply {
+            Ok(r) if r.ok() => push.found(i, &r.body, PushStatus::Created, true),
+            Ok(r) if r.status == 404 => Ok(()), // never created: (2) creates it
+            other => push.refused(i, other, GraphState::Creating),
         })
     }
 
@@ -415,6 +415,7 @@ impl Push<'_> {
     fn create(&mut self) -> Result<()> {
         let mut requests = Vec::new();
         let mut marked: Vec<(String, String)> = Vec::new();
+        let mut without_password = Vec::new();
         for (i, t) in self.tasks.iter_mut().enumerate() {
             let waiting = t.graph_id.is_none()
                 && t.status.is_none()
@@ -431,6 +432,7 @@ impl Push<'_> {
                     "no_password",
                     "the user's password is not in the result file given (name the result file of the run that created or restored them)",
                 );
+                without_password.push(i);
                 continue;
             };
             let body = payload::create_body(
@@ -449,12 +451,8 @@ impl Push<'_> {
                 },
             ));
         }
-        for t in self
-            .tasks
-            .iter()
-            .filter(|t| t.status == Some(PushStatus::Failed))
-        {
-            self.record_failure(t, GraphState::Failed)?;
+        for i in without_password {
+            self.record_failure(&self.tasks[i], GraphState::Failed)?;
         }
         let pairs: Vec<(&str, &str)> = marked
             .iter()
@@ -464,21 +462,16 @@ impl Push<'_> {
         let mut conflicts = Vec::new();
         self.run_phase(requests, |push, i, reply| {
             crate::interrupt::pause_point("push-created");
-            let t = &mut push.tasks[i];
             match reply {
-                Ok(r) if r.ok() => push.found(i, &r.body, PushStatus::Created, false)?,
-                Ok(r) if r.status == 400 && is_conflict(&r.body) => conflicts.push(i),
-                Ok(r) => {
-                    t.fail("graph_error", r.error());
-                    push.record_failure(&push.tasks[i], GraphState::Failed)?;
+                Ok(r) if r.ok() => push.found(i, &r.body, PushStatus::Created, false),
+                Ok(r) if r.status == 400 && is_conflict(&r.body) => {
+                    conflicts.push(i);
+                    Ok(())
                 }
-                Err(e) => {
-                    // The batch may or may not have reached Graph: look up next time.
-                    t.fail("graph_error", e);
-                    push.record_failure(&push.tasks[i], GraphState::Creating)?;
-                }
+                Ok(r) => push.refused(i, Ok(r), GraphState::Failed),
+                // The batch may or may not have reached Graph: look up next time.
+                Err(e) => push.refused(i, Err(e), GraphState::Creating),
             }
-            Ok(())
         })?;
         // A name Graph already has: the same person (by Employee ID) is adopted.
         let requests = conflicts
@@ -549,19 +542,12 @@ impl Push<'_> {
             }
         }
         self.run_phase(requests, |push, i, reply| {
+            let offboarded = push.tasks[i].cand.offboarded;
+            match reply {
+                Ok(r) if r.ok() || (r.status == 404 && offboarded) => {}
+                other => return push.refused(i, other, GraphState::Failed),
+            }
             let t = &mut push.tasks[i];
-            let reply = match reply {
-                Ok(r) if r.ok() || (r.status == 404 && t.cand.offboarded) => r,
-                Ok(r) => {
-                    t.fail("graph_error", r.error());
-                    return push.record_failure(&push.tasks[i], GraphState::Failed);
-                }
-                Err(e) => {
-                    t.fail("graph_error", e);
-                    return push.record_failure(&push.tasks[i], GraphState::Failed);
-                }
-            };
-            let _ = reply;
             if t.cand.offboarded {
                 if t.cand.id.is_some() {
                     t.set(PushStatus::Deleted);
@@ -597,19 +583,9 @@ impl Push<'_> {
             }
             requests.push((i, req));
         }
-        self.run_phase(requests, |push, i, reply| {
-            let t = &mut push.tasks[i];
-            match reply {
-                Ok(r) if r.ok() => Ok(()),
-                Ok(r) => {
-                    t.fail("graph_error", r.error());
-                    push.record_failure(&push.tasks[i], GraphState::Failed)
-                }
-                Err(e) => {
-                    t.fail("graph_error", e);
-                    push.record_failure(&push.tasks[i], GraphState::Failed)
-                }
-            }
+        self.run_phase(requests, |push, i, reply| match reply {
+            Ok(r) if r.ok() => Ok(()),
+            other => push.refused(i, other, GraphState::Failed),
         })
     }
 
@@ -866,22 +842,12 @@ impl Push<'_> {
                 }
             }
         }
-        self.run_phase(requests, |push, i, reply| {
-            let t = &mut push.tasks[i];
-            match reply {
-                Ok(r) if r.ok() || r.status == 404 => {
-                    t.set(PushStatus::Purged);
-                    push.record(&push.tasks[i], GraphChange::to(GraphState::Purged))
-                }
-                Ok(r) => {
-                    t.fail("graph_error", r.error());
-                    push.record_failure(&push.tasks[i], GraphState::Deleted)
-                }
-                Err(e) => {
-                    t.fail("graph_error", e);
-                    push.record_failure(&push.tasks[i], GraphState::Deleted)
-                }
+        self.run_phase(requests, |push, i, reply| match reply {
+            Ok(r) if r.ok() || r.status == 404 => {
+                push.tasks[i].set(PushStatus::Purged);
+                push.record(&push.tasks[i], GraphChange::to(GraphState::Purged))
             }
+            other => push.refused(i, other, GraphState::Deleted),
         })
     }
 

@@ -28,7 +28,7 @@ use crate::password::Password;
 use crate::store::mail::{MailEntry, MailKind, MailState};
 use crate::store::Directory;
 use crate::tenant::Tenant;
-use crate::write::result::{read_credentials, Credential};
+use crate::write::result::{credentials_in, read_result_file, Credential};
 
 /// At most this many addresses for `--mail-results-to`, as the admin center allows.
 pub const MAX_RESULT_RECIPIENTS: usize = 5;
@@ -44,7 +44,8 @@ impl MailRequest {
     /// Checks `--mail-results-to`'s addresses: at most five, each an address alone.
     pub fn new(credentials: bool, results_to: &[String]) -> Result<MailRequest> {
         let mut addresses = Vec::new();
-        for a in results_to.iter().flat_map(|a| a.split(',')) {
+        // clap has split the option at its commas.
+        for a in results_to {
             let a = a.trim();
             if a.is_empty() {
                 continue;
@@ -113,10 +114,6 @@ impl Outbox {
             password,
             organisation: tenant.name.clone(),
         })
-    }
-
-    pub fn server(&self) -> &str {
-        &self.settings.server
     }
 }
 
@@ -208,17 +205,12 @@ pub fn deliver(directory: &Directory, outbox: &Outbox, run: &RunMail) -> Result<
     if due.is_empty() {
         return Ok(tally);
     }
+    // Read once: the passwords for the credential mails, the attachment of the others.
+    let file = read_result_file(run.result_file)?;
     let credentials = if due.iter().any(|e| e.kind == MailKind::Credentials) {
-        read_credentials(run.result_file)?
+        credentials_in(run.result_file, &file)?
     } else {
         HashMap::new()
-    };
-    let attachment = if due.iter().any(|e| e.kind == MailKind::Results) {
-        Some(std::fs::read(run.result_file).with_context(|| {
-            format!("cannot read the result file {}", run.result_file.display())
-        })?)
-    } else {
-        None
     };
     let mut session = Session::new(
         &outbox.settings,
@@ -239,9 +231,7 @@ pub fn deliver(directory: &Directory, outbox: &Outbox, run: &RunMail) -> Result<
                     entry.user_name
                 )),
             },
-            MailKind::Results => {
-                outbox.result_mail(entry, run, attachment.as_deref().unwrap_or_default())
-            }
+            MailKind::Results => outbox.result_mail(entry, run, &file),
         };
         let message = match message {
             Ok(m) => m,

@@ -67,8 +67,6 @@ pub struct MailEntry {
     pub user_name: String,
     pub recipient: String,
     pub state: MailState,
-    pub attempts: u64,
-    pub reply: String,
 }
 
 /// A committed run, as `onboard mail` finds it by its result file.
@@ -151,7 +149,7 @@ impl Directory {
     /// The mail log of run `run`, in the order planned.
     pub fn mails_of_run(&self, run: i64) -> Result<Vec<MailEntry>> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, kind, user_name, recipient, state, attempts, reply FROM mails \
+            "SELECT id, kind, user_name, recipient, state FROM mails \
              WHERE run = ?1 ORDER BY id",
         )?;
         let rows = stmt.query_map([run], |r| {
@@ -167,8 +165,6 @@ impl Directory {
                 user_name: r.get(2)?,
                 recipient: r.get(3)?,
                 state: MailState::parse(&state),
-                attempts: r.get::<_, i64>(5)? as u64,
-                reply: r.get(6)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

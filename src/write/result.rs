@@ -125,11 +125,20 @@ pub struct Credential {
 /// display names and passwords (without the `'` that keeps a spreadsheet from reading a
 /// formula).
 pub fn read_credentials(path: &Path) -> Result<HashMap<String, Credential>> {
+    credentials_in(path, &read_result_file(path)?)
+}
+
+/// A result file's bytes, zeroed when dropped (they hold passwords).
+pub fn read_result_file(path: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read the result file {}", path.display()))?;
+    Ok(zeroize::Zeroizing::new(bytes))
+}
+
+/// [`read_credentials`] of the bytes of the result file at `path`.
+pub fn credentials_in(path: &Path, bytes: &[u8]) -> Result<HashMap<String, Credential>> {
     let shown = path.display();
-    let bytes =
-        std::fs::read(path).with_context(|| format!("cannot read the result file {shown}"))?;
-    let bytes = zeroize::Zeroizing::new(bytes);
-    let text = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
+    let text = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
     let delimiter = match text.get(4) {
         Some(&d @ (b',' | b';' | b'\t')) if text.starts_with(b"Line") => d,
         _ => bail!("{shown} is not a result file of onboard: it does not start with the header `Line,User Name,...`"),
