@@ -11,6 +11,7 @@
 //! runs the stages on their threads; [`finish`] commits, records the run, puts the
 //! result file in place and recovers result files that a stopped run left behind.
 
+mod chunked;
 pub(crate) mod finish;
 mod stages;
 
@@ -264,7 +265,7 @@ impl Run<'_> {
         // Look-ups of existing users go through a connection of their own, so that the
         // writing connection can work in its own thread. The write lock that the
         // import holds keeps what this connection sees from changing.
-        let lookup_connection = match (has_users, job.dry_run) {
+        let mut lookup_connection = match (has_users, job.dry_run) {
             (true, false) => {
                 let mut d = Directory::open(&job.directory, Access::Read, job.lock_timeout)?;
                 if let Some(d) = d.as_mut() {
@@ -277,11 +278,11 @@ impl Run<'_> {
         if let (Some(d), false, false) = (directory.as_deref(), has_users, job.dry_run) {
             d.defer_indexes()?;
         }
-        let (lookup, writer_directory): (Option<&Directory>, Option<&mut Directory>) =
+        let (lookup, writer_directory): (Option<&mut Directory>, Option<&mut Directory>) =
             if job.dry_run {
-                (directory.as_deref().filter(|_| has_users), None)
+                (directory.as_deref_mut().filter(|_| has_users), None)
             } else {
-                (lookup_connection.as_ref(), directory.as_deref_mut())
+                (lookup_connection.as_mut(), directory.as_deref_mut())
             };
 
         let columns = input.columns.clone();
@@ -302,7 +303,7 @@ impl Run<'_> {
             (file_len / 150).min(50_000_000) as usize,
         );
         planner.match_by = job.match_by;
-        if let (MatchBy::EmployeeId, Some(d)) = (job.match_by, lookup) {
+        if let (MatchBy::EmployeeId, Some(d)) = (job.match_by, lookup.as_deref()) {
             let spec = crate::snapshot::StateSpec::new(&columns);
             let t = Instant::now();
             let snapshot = crate::snapshot::Snapshot::build(d, &spec)?;

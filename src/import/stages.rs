@@ -1,9 +1,12 @@
-//! The stages of an import on their threads: the reader, the rayon workers that check
-//! rows, the in-order planner, the result writer and the directory writer, joined by
-//! bounded channels. Batches go round and back to the reader with their buffers, at most
-//! [`MAX_BATCHES`] of them, so memory is bounded by those plus the duplicate index. With
-//! `-j 1` the same stages run in turn on one thread; an import into an empty directory,
-//! or of a small file, runs them in turn beside the directory thread ([`Mode::choose`]).
+//! The stages of an import on their threads. A CSV file with `-j N` (N >= 2) goes to N
+//! workers that each take a chunk of records all the way ([`super::chunked`]). A workbook,
+//! or a file whose User Names a `--columns` mapping builds in file order, goes through a
+//! thread per stage: the reader, the rayon workers that check rows, the in-order planner,
+//! the result writer and the directory writer, joined by bounded channels. Batches go
+//! round and back to the reader with their buffers, at most [`MAX_BATCHES`] of them, so
+//! memory is bounded by those plus the duplicate index. With `-j 1` the same stages run
+//! in turn on one thread; an import into an empty directory, or of a small file, runs
+//! them in turn beside the directory thread ([`Mode::choose`]).
 
 use std::sync::mpsc;
 
@@ -23,13 +26,13 @@ use crate::write::result::ResultWriter;
 use crate::write::summary::Tally;
 
 /// What the stages of an import work with, handed to the way they are run.
-pub(super) struct Stages<'x, 'a> {
-    pub(super) input: Input,
+pub(super) struct Stages<'x, 'a, I = Input> {
+    pub(super) input: I,
     pub(super) writer: ResultWriter,
     pub(super) rules: &'x Rules<'a>,
     pub(super) planner: &'x mut Planner<'a>,
     /// The connection that looks up existing users (a dry run's only one).
-    pub(super) lookup: Option<&'x Directory>,
+    pub(super) lookup: Option<&'x mut Directory>,
     /// The connection that writes the directory (none in a dry run).
     pub(super) store: Option<&'x mut Directory>,
     pub(super) columns: &'x Columns,
@@ -42,7 +45,8 @@ pub(super) enum Mode {
     OneThread,
     /// All but the directory's in turn on one thread, the directory writer on another.
     BesideStore,
-    /// A thread for each stage and `-j` workers that check rows.
+    /// `-j` workers that each take a chunk of a CSV file all the way; for other inputs a
+    /// thread for each stage and `-j` workers that check rows.
     Threaded,
 }
 
@@ -84,14 +88,14 @@ const SMALL_INPUT: u64 = 8 << 20;
 
 /// Batches in the pipeline at most: about one for each of its five stages and the
 /// channels between them; more only take memory and cache.
-const MAX_BATCHES: usize = 8;
+pub(super) const MAX_BATCHES: usize = 8;
 
 /// One row on its way round: the reader fills `raw`, the checkers `plan.row`, the planner
 /// the rest of `plan`; then the batch goes back to the reader, buffers and all.
 #[derive(Default)]
-struct Row {
-    raw: RawRow,
-    plan: PlannedRow,
+pub(super) struct Row {
+    pub(super) raw: RawRow,
+    pub(super) plan: PlannedRow,
 }
 
 /// The most bytes of records a batch holds. A batch of [`BATCH`] rows of a few hundred
@@ -105,7 +109,7 @@ const BATCH_BYTES: usize = 4 << 20;
 const ROW_BUFFER: usize = 64 << 10;
 
 impl Row {
-    fn let_go_of_long_buffers(&mut self) {
+    pub(super) fn let_go_of_long_buffers(&mut self) {
         if self.raw.record.as_slice().len() > ROW_BUFFER {
             self.raw.record = csv::ByteRecord::new();
         }
@@ -122,7 +126,24 @@ impl Run<'_> {
         match mode {
             Mode::OneThread => self.import_one_thread(stages),
             Mode::BesideStore => self.import_beside_store(stages),
-            Mode::Threaded => self.import_threaded(stages),
+            Mode::Threaded => match stages.input.into_chunks() {
+                Ok(chunks) => {
+                    let stages = Stages {
+                        input: (),
+                        writer: stages.writer,
+                        rules: stages.rules,
+                        planner: stages.planner,
+                        lookup: stages.lookup,
+                        store: stages.store,
+                        columns: stages.columns,
+                    };
+                    self.import_chunked(stages, chunks)
+                }
+                Err(input) => self.import_threaded(Stages {
+                    input: *input,
+                    ..stages
+                }),
+            },
         }
     }
 
@@ -189,7 +210,7 @@ impl Run<'_> {
             let mut planned = Ok(());
             for checked in checked_rx {
                 let mut batch = checked?;
-                plan_batch(planner, &mut batch, lookup)?;
+                plan_batch(planner, &mut batch, lookup.as_deref())?;
                 if planned_tx.send(batch).is_err() {
                     // The writing stopped on an error; its join below says which.
                     planned = Err(());
@@ -245,7 +266,7 @@ impl Run<'_> {
     }
 
     /// Counts a written batch and moves the progress bar on.
-    fn count_batch(&self, tally: &mut Tally, batch: &[Row]) {
+    pub(super) fn count_batch(&self, tally: &mut Tally, batch: &[Row]) {
         let job = self.job;
         for r in batch {
             tally.add(&r.plan);
@@ -330,14 +351,14 @@ impl Run<'_> {
         for r in batch.iter_mut() {
             s.rules.check_into(&mut r.raw, &mut r.plan.row);
         }
-        plan_batch(s.planner, batch, s.lookup)?;
+        plan_batch(s.planner, batch, s.lookup.as_deref())?;
         write_results(batch, &mut s.writer, self.job, s.columns)?;
         self.count_batch(tally, batch);
         Ok(more)
     }
 }
 
-fn named(name: &str) -> std::thread::Builder {
+pub(super) fn named(name: &str) -> std::thread::Builder {
     std::thread::Builder::new().name(name.to_string())
 }
 
@@ -403,15 +424,15 @@ impl Batches {
 }
 
 /// The directory thread: writes the users of each batch, then sends the batch back.
-fn store_batches(
+pub(super) fn store_batches<B: std::borrow::Borrow<[Row]>>(
     d: &Directory,
     tenant: &Tenant,
     columns: &Columns,
-    batches: mpsc::Receiver<Vec<Row>>,
-    recycle: mpsc::Sender<Vec<Row>>,
+    batches: mpsc::Receiver<B>,
+    recycle: mpsc::Sender<B>,
 ) -> Result<()> {
     for batch in batches {
-        store_batch(d, tenant, columns, &batch)?;
+        store_batch(d, tenant, columns, batch.borrow())?;
         let _ = recycle.send(batch);
     }
     Ok(())
@@ -471,7 +492,11 @@ fn fill_batch(input: &mut Input, batch: &mut Vec<Row>) -> Result<bool> {
 
 /// Decides the rows of `batch` in order. Ahead of each row, the row this far on is
 /// prefetched: a probe into the duplicate index is otherwise a cache miss a row.
-fn plan_batch(planner: &mut Planner, batch: &mut [Row], lookup: Option<&Directory>) -> Result<()> {
+pub(super) fn plan_batch(
+    planner: &mut Planner,
+    batch: &mut [Row],
+    lookup: Option<&Directory>,
+) -> Result<()> {
     const AHEAD: usize = 8;
     for r in batch.iter().take(AHEAD) {
         planner.prefetch(&r.plan.row);
@@ -493,29 +518,28 @@ fn write_results(
     job: &ImportJob,
     columns: &Columns,
 ) -> Result<()> {
-    let tenant = &job.tenant;
     for r in rows {
-        if !job.dry_run {
-            give_password(&mut r.plan, columns, tenant.password_length);
-        }
-        if job.mail.credentials && r.plan.status == Some(Status::Created) {
-            if r.plan
-                .row
-                .cell(columns, Field::AlternateEmail)
-                .trim()
-                .is_empty()
-            {
-                r.plan.warnings.push(
-                    "no_mail_address: no Alternate email address to mail the password to"
-                        .to_string(),
-                );
-            } else {
-                r.plan.mail = true;
-            }
-        }
-        writer.write_row(tenant, columns, &r.plan)?;
+        finish_row(&mut r.plan, job, columns);
+        writer.write_row(&job.tenant, columns, &r.plan)?;
     }
     Ok(())
+}
+
+/// What a planned row gets before its result is written: a created user's password (in
+/// a real run), and whether a credential mail goes to them.
+pub(super) fn finish_row(p: &mut PlannedRow, job: &ImportJob, columns: &Columns) {
+    if !job.dry_run {
+        give_password(p, columns, job.tenant.password_length);
+    }
+    if job.mail.credentials && p.status == Some(Status::Created) {
+        if p.row.cell(columns, Field::AlternateEmail).trim().is_empty() {
+            p.warnings.push(
+                "no_mail_address: no Alternate email address to mail the password to".to_string(),
+            );
+        } else {
+            p.mail = true;
+        }
+    }
 }
 
 /// Gives a created user its password: the row's own, or a generated one.

@@ -19,11 +19,12 @@ use encoding_rs_io::DecodeReaderBytesBuilder;
 use sha2::{Digest as _, Sha256};
 use tracing::warn;
 
+use crate::read::chunks::{Chunks, Judged, RecordKind, RecordParser};
 use crate::read::columns::HeaderMap;
 use crate::read::mapping::Mapping;
 use crate::read::names::NameFiller;
 use crate::read::sheet::{self, SheetRows};
-use crate::row::{Columns, RawRow, Template};
+use crate::row::{Columns, RawRow};
 
 /// How the input file's bytes were decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +80,7 @@ pub struct Input {
     pub columns: Columns,
     /// Line number of the header (1, or 2 after a `version:` line).
     pub header_line: u64,
-    reader: csv::Reader<Box<dyn Read + Send>>,
+    reader: csv::Reader<QuoteCheck<Recorder>>,
     /// A workbook's sheet, whose rows are read instead of `reader`'s.
     sheet: Option<SheetRows>,
     /// Fills in names the rows leave out (with a `--columns` mapping).
@@ -102,7 +103,7 @@ impl NotUtf8 {
         self.0.load(Ordering::Relaxed)
     }
 
-    fn set(&self) {
+    pub(super) fn set(&self) {
         self.0.store(true, Ordering::Relaxed);
     }
 }
@@ -233,7 +234,7 @@ impl Input {
             delimiter: b',',
             columns,
             header_line: header.line,
-            reader: csv::Reader::from_reader(empty),
+            reader: csv::Reader::from_reader(QuoteCheck::new(Recorder::new(empty), b',')),
             sheet: Some(rows),
             names: None,
             hash: InputHash::default(),
@@ -360,11 +361,12 @@ impl Input {
         // A final LF makes every record end with one, which `first_line` relies on; the
         // blank line it may add is skipped like any other.
         let whole = Cursor::new(prefix).chain(inner).chain(&b"\n"[..]);
-        let source: Box<dyn Read + Send> = if cr_only {
-            Box::new(QuoteCheck::new(CrToLf(whole), delimiter))
+        let whole: Box<dyn Read + Send> = if cr_only {
+            Box::new(CrToLf(whole))
         } else {
-            Box::new(QuoteCheck::new(whole, delimiter))
+            Box::new(whole)
         };
+        let source = QuoteCheck::new(Recorder::new(whole), delimiter);
         // Records end at LF only (a CR before it is trimmed with the cell), so the csv
         // reader counts every line itself and each record's first line can be derived.
         let mut reader = csv::ReaderBuilder::new()
@@ -404,6 +406,8 @@ impl Input {
                 None => bail!("{shown}: the file is empty (no header line)"),
             }
         }
+        // What the header's reading read ahead is kept for [`Input::into_chunks`].
+        reader.get_mut().inner.recording = false;
         // Not UTF-8 only in a file with a UTF-8 BOM and bad bytes: named as read.
         let cells: Vec<_> = header.iter().map(String::from_utf8_lossy).collect();
         let columns = Columns::from_header_mapped(
@@ -451,6 +455,8 @@ impl Input {
 
     /// [`Input::next_row`] of a CSV file.
     fn next_csv_row(&mut self, row: &mut RawRow) -> Result<bool> {
+        self.reader.get_mut().inner.forget();
+        let kind = RecordKind::of(self.columns.template, self.encoding);
         loop {
             let more = self
                 .reader
@@ -460,27 +466,44 @@ impl Input {
                 return Ok(false);
             }
             row.line = first_line(&self.reader, &row.record);
-            if row
-                .record
-                .iter()
-                .all(|c| c.iter().all(u8::is_ascii_whitespace))
-            {
-                continue;
+            match kind.judge(&row.record) {
+                Judged::Row => return Ok(true),
+                Judged::Skipped => continue,
+                Judged::NotUtf8 => {
+                    self.not_utf8.set();
+                    return Ok(false);
+                }
             }
-            if self.columns.template == Template::Entra
-                && row
-                    .record
-                    .get(0)
-                    .is_some_and(|c| trim_ascii(c).starts_with(b"Example:"))
-            {
-                continue;
-            }
-            if self.encoding == InputEncoding::Utf8 && !crate::row::is_utf8(&row.record) {
-                self.not_utf8.set();
-                return Ok(false);
-            }
-            return Ok(true);
         }
+    }
+
+    /// The rest of a CSV file as [`Chunks`] of whole records, for workers that parse them
+    /// ([`RecordParser`]); the input itself when its rows need the ordered path (a
+    /// workbook's, or names a `--columns` mapping builds in file order).
+    pub fn into_chunks(self) -> std::result::Result<Chunks, Box<Input>> {
+        if self.sheet.is_some() || self.names.is_some() {
+            return Err(Box::new(self));
+        }
+        let at = self.reader.position().clone();
+        let Recorder { inner, log, .. } = self.reader.into_inner().inner;
+        let ahead = log
+            .get(at.byte() as usize..)
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default();
+        let parser = RecordParser {
+            path: self.path.clone(),
+            delimiter: self.delimiter,
+            width: self.columns.width - self.columns.generated,
+            kind: RecordKind::of(self.columns.template, self.encoding),
+            not_utf8: self.not_utf8.clone(),
+        };
+        Ok(Chunks::new(
+            self.path,
+            inner,
+            ahead,
+            QuoteCheck::at_record(self.delimiter, at.byte(), at.line()),
+            parser,
+        ))
     }
 
     /// Whether reading stopped because the file is not UTF-8 after all.
@@ -502,13 +525,13 @@ impl Input {
 /// The line a record started on. The reader has counted every LF up to the end of the
 /// record: the record's own terminator (every record has one, see `open`), the LFs inside
 /// its quoted cells and any blank lines it skipped before it.
-fn first_line<R: Read>(reader: &csv::Reader<R>, record: &csv::ByteRecord) -> u64 {
+pub(super) fn first_line<R: Read>(reader: &csv::Reader<R>, record: &csv::ByteRecord) -> u64 {
     let embedded = memchr::memchr_iter(b'\n', record.as_slice()).count() as u64;
     reader.position().line().saturating_sub(embedded + 1).max(1)
 }
 
 /// The error of a failed read; a quote that is never closed is named with its place.
-fn read_error(path: &Path, e: csv::Error) -> anyhow::Error {
+pub(super) fn read_error(path: &Path, e: csv::Error) -> anyhow::Error {
     if let csv::ErrorKind::Io(io) = e.kind() {
         if let Some(q) = io.get_ref().and_then(|i| i.downcast_ref::<UnclosedQuote>()) {
             return anyhow!(
@@ -587,7 +610,7 @@ enum Quoting {
 /// file with a stray quote is not imported as if it ended there. It also fails the read
 /// as soon as a record grows past [`MAX_RECORD_BYTES`] ([`LongRecord`]): the csv reader
 /// would hold all of it.
-struct QuoteCheck<R> {
+pub(super) struct QuoteCheck<R> {
     inner: R,
     delimiter: u8,
     state: Quoting,
@@ -621,14 +644,49 @@ impl<R> QuoteCheck<R> {
 impl<R: Read> Read for QuoteCheck<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        if n == 0 && !buf.is_empty() && self.state == Quoting::Quoted {
-            let (line, column) = self.opened;
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                UnclosedQuote { line, column },
-            ));
+        if n == 0 && !buf.is_empty() {
+            self.at_end()?;
         }
         self.follow(&buf[..n]);
+        self.check_length()?;
+        Ok(n)
+    }
+}
+
+impl QuoteCheck<()> {
+    /// Following bytes that start a record at `offset` on `line`.
+    pub(super) fn at_record(delimiter: u8, offset: u64, line: u64) -> QuoteCheck<()> {
+        QuoteCheck {
+            line,
+            offset,
+            record_start: offset,
+            record_line: line,
+            ..QuoteCheck::new((), delimiter)
+        }
+    }
+
+    /// Where the record the bytes followed so far end in starts, and its line: every byte
+    /// before it belongs to complete records.
+    pub(super) fn record_start(&self) -> (u64, u64) {
+        (self.record_start, self.record_line)
+    }
+}
+
+impl<R> QuoteCheck<R> {
+    /// The error once the input has ended inside a quoted cell.
+    pub(super) fn at_end(&self) -> io::Result<()> {
+        if self.state != Quoting::Quoted {
+            return Ok(());
+        }
+        let (line, column) = self.opened;
+        Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            UnclosedQuote { line, column },
+        ))
+    }
+
+    /// The error once the record being read is longer than [`MAX_RECORD_BYTES`].
+    pub(super) fn check_length(&self) -> io::Result<()> {
         if self.offset - self.record_start > MAX_RECORD_BYTES {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -637,14 +695,14 @@ impl<R: Read> Read for QuoteCheck<R> {
                 },
             ));
         }
-        Ok(n)
+        Ok(())
     }
 }
 
 impl<R> QuoteCheck<R> {
     /// Moves over `bytes` from quote to quote: between two quotes only the line breaks
     /// and delimiters are counted, which is fast.
-    fn follow(&mut self, mut bytes: &[u8]) {
+    pub(super) fn follow(&mut self, mut bytes: &[u8]) {
         while !bytes.is_empty() {
             let quote = memchr::memchr(b'"', bytes);
             let (span, rest) = match quote {
@@ -704,6 +762,42 @@ fn count(bytes: &[u8], byte: u8) -> u64 {
     memchr::memchr_iter(byte, bytes).count() as u64
 }
 
+/// Passes the bytes of the whole input on and keeps a copy of those read while
+/// `recording`: the header's reading reads ahead, and [`Input::into_chunks`] hands what it
+/// read past the header on to the workers.
+pub(super) struct Recorder {
+    inner: Box<dyn Read + Send>,
+    log: Vec<u8>,
+    recording: bool,
+}
+
+impl Recorder {
+    fn new(inner: Box<dyn Read + Send>) -> Recorder {
+        Recorder {
+            inner,
+            log: Vec::new(),
+            recording: true,
+        }
+    }
+
+    /// Lets go of the copy once the records are read here.
+    fn forget(&mut self) {
+        if self.log.capacity() > 0 {
+            self.log = Vec::new();
+        }
+    }
+}
+
+impl Read for Recorder {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if self.recording {
+            self.log.extend_from_slice(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
 /// Turns every CR into LF.
 struct CrToLf<R>(R);
 
@@ -719,7 +813,7 @@ impl<R: Read> Read for CrToLf<R> {
     }
 }
 
-fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+pub(super) fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..])? {

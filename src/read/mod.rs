@@ -6,6 +6,7 @@
 //! resolves the header; [`mapping`] (`--columns`) maps an HR export's own headers and
 //! [`names`] builds the User Names and Display Names it leaves out, from [`pattern`]s.
 
+pub mod chunks;
 pub mod columns;
 pub mod input;
 pub mod mapping;
@@ -14,6 +15,7 @@ pub mod package;
 pub mod pattern;
 pub mod sheet;
 
+pub use chunks::{Chunk, Chunks, RecordParser};
 pub use input::{Input, InputEncoding, InputHash, NotUtf8, ReadOptions};
 
 /// The most a tenant or columns file may hold: hand-edited TOML is a few kilobytes.

@@ -288,8 +288,9 @@ impl Fingerprint {
 
 /// A result file being written.
 pub struct ResultWriter {
-    writer: csv::Writer<BufWriter<Hashing<File>>>,
-    scratch: Scratch,
+    out: BufWriter<Hashing<File>>,
+    /// Rows not yet in `out`.
+    rows: RowFormatter,
     staged: tempfile::TempPath,
     destination: Destination,
 }
@@ -339,14 +340,11 @@ impl ResultWriter {
         if bom {
             out.write_all("\u{feff}".as_bytes())?;
         }
-        let mut writer = csv::WriterBuilder::new()
-            .delimiter(delimiter)
-            .terminator(csv::Terminator::CRLF)
-            .from_writer(out);
-        writer.write_record(RESULT_HEADER)?;
+        let mut rows = RowFormatter::new(delimiter);
+        rows.writer.write_record(RESULT_HEADER)?;
         Ok(ResultWriter {
-            writer,
-            scratch: Scratch::default(),
+            out,
+            rows,
             staged,
             destination: destination.clone(),
         })
@@ -360,47 +358,16 @@ impl ResultWriter {
     /// Writes the result row of `p`: its line, names, status, password, licences,
     /// warnings and errors.
     pub fn write_row(&mut self, tenant: &Tenant, columns: &Columns, p: &PlannedRow) -> Result<()> {
-        use std::fmt::Write as _;
-        let Scratch {
-            licenses,
-            warnings,
-            errors,
-        } = &mut self.scratch;
-        licenses.clear();
-        for (i, &l) in p.licenses.iter().enumerate() {
-            if i > 0 {
-                licenses.push('+');
-            }
-            licenses.push_str(&tenant.licenses[l as usize].sku);
-        }
-        warnings.clear();
-        for (i, w) in p.warnings.iter().enumerate() {
-            if i > 0 {
-                warnings.push_str(" | ");
-            }
-            warnings.push_str(w);
-        }
-        errors.clear();
-        for (i, e) in p.row.errors.iter().enumerate() {
-            if i > 0 {
-                errors.push_str(" | ");
-            }
-            let _ = write!(errors, "{e}");
-        }
-        write_cells(
-            &mut self.writer,
-            [
-                itoa::Buffer::new().format(p.row.line),
-                &escape_controls(&p.row.user_name),
-                &escape_controls(p.row.cell(columns, Field::DisplayName)),
-                p.status().as_str(),
-                p.password.as_ref().map_or("", Password::expose),
-                licenses,
-                warnings,
-                errors,
-            ],
-            memchr::memchr3(b',', b';', b'\t', p.row.record.text().as_bytes()).is_some(),
-        )
+        self.rows.format(tenant, columns, p)?;
+        self.spill(SPILL)
+    }
+
+    /// Writes result rows that a [`RowFormatter`] made.
+    pub fn write_formatted(&mut self, rows: &[u8]) -> Result<()> {
+        self.spill(0)?;
+        self.out
+            .write_all(rows)
+            .context("cannot write the result file")
     }
 
     /// Writes a result row of `offboard`, `restore` or `purge`: the same eight columns.
@@ -408,18 +375,28 @@ impl ResultWriter {
         let embedded = cells
             .iter()
             .any(|c| memchr::memchr3(b',', b';', b'\t', c.as_bytes()).is_some());
-        write_cells(&mut self.writer, cells, embedded)
+        write_cells(&mut self.rows.writer, cells, embedded)?;
+        self.spill(SPILL)
+    }
+
+    /// Moves the rows made so far to the file once they are `at_least` bytes.
+    fn spill(&mut self, at_least: usize) -> Result<()> {
+        let rows = self.rows.rows()?;
+        if rows.len() >= at_least.max(1) {
+            self.out
+                .write_all(rows)
+                .context("cannot write the result file")?;
+            self.rows.clear();
+        }
+        Ok(())
     }
 
     /// Flushes the staged file and, with `sync`, syncs it: then its content survives a
     /// crash (a dry run creates nobody, so its file needs no sync).
-    pub fn finish(self, sync: bool) -> Result<StagedResult> {
-        let out = self
-            .writer
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .context("cannot write the result file")?;
-        let hashing = out
+    pub fn finish(mut self, sync: bool) -> Result<StagedResult> {
+        self.spill(0)?;
+        let hashing = self
+            .out
             .into_inner()
             .map_err(|e| e.into_error())
             .context("cannot write the result file")?;
@@ -442,9 +419,112 @@ impl ResultWriter {
     }
 }
 
+/// Result rows made in memory, by the thread that checked them, for a [`ResultWriter`]
+/// to write in file order: the same bytes as [`ResultWriter::write_row`] writes.
+pub struct RowFormatter {
+    writer: csv::Writer<Vec<u8>>,
+    scratch: Scratch,
+    delimiter: u8,
+}
+
+/// How many bytes of rows a [`ResultWriter`] makes before it writes them to its file.
+const SPILL: usize = 64 << 10;
+
+impl RowFormatter {
+    pub fn new(delimiter: u8) -> RowFormatter {
+        RowFormatter {
+            writer: csv_writer(delimiter, Vec::with_capacity(2 * SPILL)),
+            scratch: Scratch::default(),
+            delimiter,
+        }
+    }
+
+    /// Adds the result row of `p`.
+    pub fn format(&mut self, tenant: &Tenant, columns: &Columns, p: &PlannedRow) -> Result<()> {
+        format_row(&mut self.writer, &mut self.scratch, tenant, columns, p)
+    }
+
+    /// The rows made since the last [`RowFormatter::clear`].
+    pub fn rows(&mut self) -> Result<&[u8]> {
+        self.writer
+            .flush()
+            .context("cannot write the result file")?;
+        Ok(self.writer.get_ref())
+    }
+
+    /// Forgets the rows made, keeping the buffer.
+    pub fn clear(&mut self) {
+        let empty = csv_writer(self.delimiter, Vec::new());
+        let mut buffer = std::mem::replace(&mut self.writer, empty)
+            .into_inner()
+            .unwrap_or_default();
+        buffer.clear();
+        self.writer = csv_writer(self.delimiter, buffer);
+    }
+}
+
+/// The csv writer of result rows: the input's delimiter, CRLF line ends.
+fn csv_writer<W: Write>(delimiter: u8, out: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(out)
+}
+
+/// Writes the result row of `p` (see [`ResultWriter::write_row`]).
+fn format_row<W: Write>(
+    writer: &mut csv::Writer<W>,
+    scratch: &mut Scratch,
+    tenant: &Tenant,
+    columns: &Columns,
+    p: &PlannedRow,
+) -> Result<()> {
+    use std::fmt::Write as _;
+    let Scratch {
+        licenses,
+        warnings,
+        errors,
+    } = scratch;
+    licenses.clear();
+    for (i, &l) in p.licenses.iter().enumerate() {
+        if i > 0 {
+            licenses.push('+');
+        }
+        licenses.push_str(&tenant.licenses[l as usize].sku);
+    }
+    warnings.clear();
+    for (i, w) in p.warnings.iter().enumerate() {
+        if i > 0 {
+            warnings.push_str(" | ");
+        }
+        warnings.push_str(w);
+    }
+    errors.clear();
+    for (i, e) in p.row.errors.iter().enumerate() {
+        if i > 0 {
+            errors.push_str(" | ");
+        }
+        let _ = write!(errors, "{e}");
+    }
+    write_cells(
+        writer,
+        [
+            itoa::Buffer::new().format(p.row.line),
+            &escape_controls(&p.row.user_name),
+            &escape_controls(p.row.cell(columns, Field::DisplayName)),
+            p.status().as_str(),
+            p.password.as_ref().map_or("", Password::expose),
+            licenses,
+            warnings,
+            errors,
+        ],
+        memchr::memchr3(b',', b';', b'\t', p.row.record.text().as_bytes()).is_some(),
+    )
+}
+
 /// Writes one result row; cells are defused here (see [`defuse_where`] for `embedded`).
-fn write_cells(
-    writer: &mut csv::Writer<BufWriter<Hashing<File>>>,
+fn write_cells<W: Write>(
+    writer: &mut csv::Writer<W>,
     cells: [&str; 8],
     embedded: bool,
 ) -> Result<()> {
