@@ -213,15 +213,7 @@ impl SeenIndex {
 
     /// Asks the CPU to fetch the slot `key` starts probing at.
     fn prefetch(&self, key: Digest) {
-        let slot = &self.slots[key.hi as usize & self.mask()];
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: a prefetch is only a hint; it reads nothing and cannot fault.
-        unsafe {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            _mm_prefetch::<_MM_HINT_T0>((slot as *const Slot).cast());
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = slot;
+        crate::row::prefetch(&self.slots[key.hi as usize & self.mask()]);
     }
 
     /// The slot `key` is in, or the empty slot where it would go.
@@ -287,7 +279,8 @@ pub struct Planner<'a> {
     pub match_by: MatchBy,
     /// Under `--match employee-id`: the directory's people and their states, so that a
     /// row that changes nothing needs no look-up.
-    pub snapshot: Option<(Snapshot, StateSpec)>,
+    /// Shared with the workers, which judge their rows against it ([`Snapshot::holds`]).
+    pub snapshot: Option<std::sync::Arc<(Snapshot, StateSpec)>>,
     /// Rows the snapshot decided without a look-up.
     pub unchanged_by_snapshot: u64,
     users: SeenIndex,
@@ -461,18 +454,17 @@ impl<'a> Planner<'a> {
     /// state the row asks for is `unchanged` (with `--on-existing update`) or `skipped`,
     /// without a look-up. Anything else is planned in full.
     fn unchanged_by_snapshot(&mut self, p: &mut PlannedRow) -> bool {
-        let Some((snapshot, spec)) = &self.snapshot else {
+        let Some(known) = self.snapshot.as_deref() else {
             return false;
         };
-        let (Some(employee), false) = (p.row.employee_digest, p.row.leaver) else {
+        if self.on_existing == OnExisting::Fail {
             return false;
+        }
+        let holds = match p.row.as_stored {
+            Some(holds) => holds,
+            None => known.0.holds(&known.1, &p.row, self.columns, self.tenant),
         };
-        if self.on_existing == OnExisting::Fail
-            || !p.row.cell(self.columns, Field::Password).is_empty()
-            || !snapshot
-                .state(employee)
-                .is_some_and(|s| spec.row_matches(&s, &p.row, self.columns, self.tenant))
-        {
+        if !holds {
             return false;
         }
         // The name is the stored one (it is part of the state): claim it as the full

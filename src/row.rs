@@ -561,6 +561,9 @@ pub struct CheckedRow {
     pub built_name: bool,
     /// The row's Account Status says the person left.
     pub leaver: bool,
+    /// Under `--match employee-id`: whether the directory's snapshot holds this person in
+    /// the very state the row asks for, once a worker has judged it.
+    pub as_stored: Option<bool>,
     pub errors: Vec<RowError>,
     /// The reader's warnings ([`RawRow::warnings`]), handed on to the planner's.
     pub warnings: Vec<String>,
@@ -617,6 +620,7 @@ impl CheckedRow {
         self.block_sign_in = None;
         self.built_name = false;
         self.leaver = false;
+        self.as_stored = None;
         self.errors.clear();
         self.warnings.clear();
     }
@@ -810,6 +814,19 @@ pub fn printable(s: &str) -> String {
         }
     }
     out
+}
+
+/// Asks the CPU to fetch the cache line of `item`, which is about to be read: a probe into
+/// a large table is otherwise a cache miss.
+pub fn prefetch<T>(item: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint; it reads nothing and cannot fault.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>((item as *const T).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = item;
 }
 
 #[cfg(test)]

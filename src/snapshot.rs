@@ -196,18 +196,30 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// One scan of the directory.
-    pub fn build(d: &Directory, spec: &StateSpec) -> Result<Snapshot> {
-        let mut entries = Vec::new();
-        d.for_each_active_person_view(|user| {
-            entries.push(Entry {
-                employee: Digest::of(&user.profile[EMPLOYEE_ID_AT].to_lowercase()),
-                state: spec.of_stored(user),
-                id: user.id,
-                shared: false,
-            });
-            Ok(())
-        })?;
+    /// One scan of the directory through `d`; with a `helper` connection that sees the
+    /// same directory (both in a read transaction while this process holds the write
+    /// lock), the upper half of the user ids is scanned on a second thread through it.
+    pub fn build(d: &Directory, spec: &StateSpec, helper: Option<Directory>) -> Result<Snapshot> {
+        let all = i64::MIN..=i64::MAX;
+        let mut entries = match (helper, d.user_ids()?) {
+            (Some(helper), Some((low, high))) if high > low => {
+                let middle = low + (high - low) / 2;
+                std::thread::scope(|scope| -> Result<Vec<Entry>> {
+                    let upper = std::thread::Builder::new()
+                        .name("onboard-snapshot".to_string())
+                        .spawn_scoped(scope, move || {
+                            entries_of(&helper, spec, middle + 1..=i64::MAX)
+                        })?;
+                    let mut entries = entries_of(d, spec, i64::MIN..=middle)?;
+                    let upper = upper
+                        .join()
+                        .map_err(|_| anyhow::anyhow!("the snapshot thread failed"))??;
+                    entries.extend(upper);
+                    Ok(entries)
+                })?
+            }
+            _ => entries_of(d, spec, all)?,
+        };
         entries.sort_unstable_by_key(|e| e.employee);
         for i in 1..entries.len() {
             if entries[i].employee == entries[i - 1].employee {
@@ -259,6 +271,45 @@ impl Snapshot {
         (!e.shared).then_some(e.state)
     }
 
+    /// Asks the CPU to fetch where the entries of `employee`'s bucket are; a while later,
+    /// [`Snapshot::prefetch_entries`] can fetch them without waiting for it.
+    pub fn prefetch_bucket(&self, employee: Digest) {
+        if let Some(start) = self.starts.get(bucket(employee.hi, self.bits) as usize) {
+            crate::row::prefetch(start);
+        }
+    }
+
+    /// Asks the CPU to fetch the first entry of `employee`'s bucket.
+    pub fn prefetch_entries(&self, employee: Digest) {
+        let b = bucket(employee.hi, self.bits) as usize;
+        if let Some(entry) = self
+            .starts
+            .get(b)
+            .and_then(|&from| self.entries.get(from as usize))
+        {
+            crate::row::prefetch(entry);
+        }
+    }
+
+    /// Whether `row` names a person (by Employee ID) who is in the snapshot in the very
+    /// state the row asks for ([`StateSpec::row_matches`]). A leaver's row, or one that
+    /// gives a password, is never such a row.
+    pub fn holds(
+        &self,
+        spec: &StateSpec,
+        row: &CheckedRow,
+        columns: &Columns,
+        tenant: &Tenant,
+    ) -> bool {
+        let (Some(employee), false) = (row.employee_digest, row.leaver) else {
+            return false;
+        };
+        row.cell(columns, Field::Password).is_empty()
+            && self
+                .state(employee)
+                .is_some_and(|s| spec.row_matches(&s, row, columns, tenant))
+    }
+
     /// The ids of the people whose Employee ID digest `seen` does not know.
     pub fn missing(&self, seen: impl Fn(Digest) -> bool) -> Vec<i64> {
         self.entries
@@ -267,6 +318,25 @@ impl Snapshot {
             .map(|e| e.id)
             .collect()
     }
+}
+
+/// The snapshot's entries of the active people with ids in `ids`.
+fn entries_of(
+    d: &Directory,
+    spec: &StateSpec,
+    ids: std::ops::RangeInclusive<i64>,
+) -> Result<Vec<Entry>> {
+    let mut entries = Vec::new();
+    d.for_each_active_person_view(ids, |user| {
+        entries.push(Entry {
+            employee: Digest::of(&user.profile[EMPLOYEE_ID_AT].to_lowercase()),
+            state: spec.of_stored(user),
+            id: user.id,
+            shared: false,
+        });
+        Ok(())
+    })?;
+    Ok(entries)
 }
 
 /// The top `bits` bits of a digest.

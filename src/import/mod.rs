@@ -188,7 +188,7 @@ impl Run<'_> {
     ) -> Result<()> {
         let tenant = &self.job.tenant;
         // Without a snapshot the directory has no users: nobody is missing.
-        let missing = match &planner.snapshot {
+        let missing = match planner.snapshot.as_deref() {
             Some((snapshot, _)) => snapshot.missing(|d| planner.saw_employee(d)),
             None => Vec::new(),
         };
@@ -306,11 +306,23 @@ impl Run<'_> {
         if let (MatchBy::EmployeeId, Some(d)) = (job.match_by, lookup.as_deref()) {
             let spec = crate::snapshot::StateSpec::new(&columns);
             let t = Instant::now();
-            let snapshot = crate::snapshot::Snapshot::build(d, &spec)?;
+            // A second connection scans half the directory on another thread. Only under
+            // the write lock: then both see the same directory.
+            let helper = match job.dry_run {
+                false => {
+                    let mut h = Directory::open(&job.directory, Access::Read, job.lock_timeout)?;
+                    if let Some(h) = h.as_mut() {
+                        h.begin(&job.directory, job.lock_timeout)?;
+                    }
+                    h
+                }
+                true => None,
+            };
+            let snapshot = crate::snapshot::Snapshot::build(d, &spec, helper)?;
             if may_have_leavers {
                 active_people = snapshot.len() as u64;
             }
-            planner.snapshot = Some((snapshot, spec));
+            planner.snapshot = Some(std::sync::Arc::new((snapshot, spec)));
             debug!(
                 seconds = t.elapsed().as_secs_f64(),
                 "directory snapshot taken"

@@ -257,11 +257,25 @@ impl<'s, T> GrantScan<'s, T> {
 }
 
 impl Directory {
-    /// Calls `f` with every active user that has an Employee ID, with licences, disabled
-    /// apps and roles: four sequential scans (the users by id, the grant tables by user)
-    /// merged, nothing looked up and nothing copied but the grants.
+    /// The lowest and highest user id, if there are users.
+    pub fn user_ids(&self) -> Result<Option<(i64, i64)>> {
+        if !self.has_schema()? {
+            return Ok(None);
+        }
+        let (low, high): (Option<i64>, Option<i64>) =
+            self.conn
+                .query_row("SELECT min(id), max(id) FROM users", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+        Ok(low.zip(high))
+    }
+
+    /// Calls `f` with every active user whose id is in `ids` and that has an Employee ID,
+    /// with licences, disabled apps and roles: four sequential scans (the users by id, the
+    /// grant tables by user) merged, nothing looked up and nothing copied but the grants.
     pub fn for_each_active_person_view(
         &self,
+        ids: std::ops::RangeInclusive<i64>,
         mut f: impl FnMut(&PersonView) -> Result<()>,
     ) -> Result<()> {
         if !self.has_schema()? {
@@ -270,25 +284,27 @@ impl Directory {
         self.flush()?;
         let mut users = self.conn.prepare(&format!(
             "SELECT id, user_name, usage_location, block_sign_in, employee_id IS NOT NULL \
-             AND employee_id != '' AND deleted_at IS NULL, {} FROM users ORDER BY id",
+             AND employee_id != '' AND deleted_at IS NULL, {} FROM users \
+             WHERE id >= ?1 AND id <= ?2 ORDER BY id",
             profile_columns()
         ))?;
-        let mut licenses = self
-            .conn
-            .prepare("SELECT user_id, sku FROM user_licenses ORDER BY user_id")?;
-        let mut apps = self
-            .conn
-            .prepare("SELECT user_id, sku, app FROM user_disabled_apps ORDER BY user_id")?;
-        let mut roles = self
-            .conn
-            .prepare("SELECT user_id, role FROM user_roles ORDER BY user_id")?;
-        let mut licenses = GrantScan::new(licenses.query([])?, |r| r.get::<_, String>(1))?;
-        let mut apps = GrantScan::new(apps.query([])?, |r| {
+        let grants = |columns: &str, table: &str| {
+            self.conn.prepare(&format!(
+                "SELECT user_id, {columns} FROM {table} \
+                 WHERE user_id >= ?1 AND user_id <= ?2 ORDER BY user_id"
+            ))
+        };
+        let mut licenses = grants("sku", "user_licenses")?;
+        let mut apps = grants("sku, app", "user_disabled_apps")?;
+        let mut roles = grants("role", "user_roles")?;
+        let range = [*ids.start(), *ids.end()];
+        let mut licenses = GrantScan::new(licenses.query(range)?, |r| r.get::<_, String>(1))?;
+        let mut apps = GrantScan::new(apps.query(range)?, |r| {
             Ok((r.get::<_, String>(1)?, r.get::<_, String>(2)?))
         })?;
-        let mut roles = GrantScan::new(roles.query([])?, |r| r.get::<_, String>(1))?;
+        let mut roles = GrantScan::new(roles.query(range)?, |r| r.get::<_, String>(1))?;
         let (mut held, mut disabled, mut granted) = (Vec::new(), Vec::new(), Vec::new());
-        let mut rows = users.query([])?;
+        let mut rows = users.query(range)?;
         while let Some(r) = rows.next()? {
             let id: i64 = r.get(0)?;
             if !r.get::<_, bool>(4)? {
