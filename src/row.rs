@@ -476,9 +476,10 @@ impl Cells {
     }
 
     /// Takes the cells of `record`; `false` when they are not UTF-8 (then bytes that are
-    /// not are read as U+FFFD, cell by cell).
-    pub fn fill(&mut self, record: &csv::ByteRecord) -> bool {
-        if is_utf8(record) {
+    /// not are read as U+FFFD, cell by cell). `utf8`: the reader has checked already that
+    /// they are ([`is_utf8`]), so they are not checked again.
+    pub fn fill(&mut self, record: &csv::ByteRecord, utf8: bool) -> bool {
+        if utf8 || is_utf8(record) {
             let mut buf = std::mem::take(&mut self.text).into_bytes();
             buf.clear();
             buf.extend_from_slice(record.as_slice());
@@ -639,6 +640,8 @@ pub struct RawRow {
     /// Fields past the header's width that were counted but not kept (see
     /// [`RawRow::fit_to`]).
     pub dropped: usize,
+    /// The reader has checked that the record is UTF-8 ([`is_utf8`]).
+    pub utf8: bool,
 }
 
 impl RawRow {
@@ -863,7 +866,7 @@ mod tests {
                 record.push_field(f);
             }
             let mut cells = Cells::default();
-            let valid = cells.fill(&record);
+            let valid = cells.fill(&record, false);
             let expected = match csv::StringRecord::from_byte_record(record.clone()) {
                 Ok(r) => {
                     proptest::prop_assert!(valid);
@@ -882,7 +885,7 @@ mod tests {
                 proptest::prop_assert_eq!(cells.get(i), Some(*w));
             }
             // Refilled, the same buffers give the same answer.
-            proptest::prop_assert_eq!(cells.fill(&record), valid);
+            proptest::prop_assert_eq!(cells.fill(&record, false), valid);
             proptest::prop_assert_eq!(cells.iter().collect::<Vec<_>>(), want);
         }
     }

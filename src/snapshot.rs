@@ -9,7 +9,7 @@
 //! a million people take about 40 MB. It also tells `--full-export` who is missing.
 
 use anyhow::Result;
-use xxhash_rust::xxh3::Xxh3;
+use smallvec::SmallVec;
 
 use crate::row::{CheckedRow, Columns, Digest, Field, EMPLOYEE_ID_AT, PROFILE_FIELDS};
 use crate::store::people::PersonView;
@@ -84,7 +84,7 @@ impl StateSpec {
         tenant: &Tenant,
     ) -> bool {
         if self.location && !row.cell(columns, Field::UsageLocation).is_empty() {
-            let asked = location_digest(row.usage_location.unwrap_or(""));
+            let asked = location_digest(row.usage_location.unwrap_or("").as_bytes());
             if asked != state.location {
                 return false;
             }
@@ -121,35 +121,39 @@ impl StateSpec {
     }
 }
 
-/// A streaming digest of texts and sets, each framed so that no two different sequences
-/// write the same bytes.
-struct State(Xxh3);
+/// A digest of texts and sets, each framed so that no two different sequences write the
+/// same bytes. The bytes are gathered on the stack and hashed once: a streaming hasher's
+/// update for every short field measured 6% of a nightly sync's snapshot.
+struct State(SmallVec<[u8; 512]>);
 
 impl State {
     fn new() -> State {
-        State(Xxh3::new())
+        State(SmallVec::new())
     }
 
-    fn text(&mut self, s: &str) {
-        self.0.update(&(s.len() as u64).to_le_bytes());
-        self.0.update(s.as_bytes());
+    fn text(&mut self, s: impl AsRef<[u8]>) {
+        let s = s.as_ref();
+        self.0.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        self.0.extend_from_slice(s);
     }
 
     fn set<'a>(&mut self, items: impl Iterator<Item = &'a str>) {
-        let mut items: Vec<&str> = items.collect();
+        let mut items: SmallVec<[&str; 8]> = items.collect();
         items.sort_unstable();
         items.dedup();
-        self.0.update(&(items.len() as u64).to_le_bytes());
+        self.0
+            .extend_from_slice(&(items.len() as u64).to_le_bytes());
         for i in items {
             self.text(i);
         }
     }
 
     fn pairs<'a>(&mut self, items: impl Iterator<Item = (&'a str, &'a str)>) {
-        let mut items: Vec<(&str, &str)> = items.collect();
+        let mut items: SmallVec<[(&str, &str); 8]> = items.collect();
         items.sort_unstable();
         items.dedup();
-        self.0.update(&(items.len() as u64).to_le_bytes());
+        self.0
+            .extend_from_slice(&(items.len() as u64).to_le_bytes());
         for (a, b) in items {
             self.text(a);
             self.text(b);
@@ -157,7 +161,7 @@ impl State {
     }
 
     fn finish(&self) -> u64 {
-        self.0.digest()
+        xxhash_rust::xxh3::xxh3_64(&self.0)
     }
 }
 
@@ -170,8 +174,8 @@ pub struct PersonState {
     block: bool,
 }
 
-fn location_digest(location: &str) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(location.as_bytes())
+fn location_digest(location: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(location)
 }
 
 /// One person in the snapshot.
@@ -320,6 +324,18 @@ impl Snapshot {
     }
 }
 
+/// The digest of a stored Employee ID, as a row's is taken: of its lowercase.
+fn employee_digest(id: &[u8]) -> Digest {
+    if id.is_ascii() {
+        let mut lower = SmallVec::<[u8; 32]>::from_slice(id);
+        lower.make_ascii_lowercase();
+        // ASCII lowercased is still ASCII.
+        Digest::of(std::str::from_utf8(&lower).unwrap_or_default())
+    } else {
+        Digest::of(&String::from_utf8_lossy(id).to_lowercase())
+    }
+}
+
 /// The snapshot's entries of the active people with ids in `ids`.
 fn entries_of(
     d: &Directory,
@@ -329,7 +345,7 @@ fn entries_of(
     let mut entries = Vec::new();
     d.for_each_active_person_view(ids, |user| {
         entries.push(Entry {
-            employee: Digest::of(&user.profile[EMPLOYEE_ID_AT].to_lowercase()),
+            employee: employee_digest(user.profile[EMPLOYEE_ID_AT]),
             state: spec.of_stored(user),
             id: user.id,
             shared: false,
@@ -345,5 +361,17 @@ fn bucket(hi: u64, bits: u32) -> u64 {
         0
     } else {
         hi >> (64 - bits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_employee_id_digests_as_a_rows_lowercased_one() {
+        for (stored, row) in [("E12", "e12"), ("ÉMP-7", "émp-7"), ("x", "x"), ("", "")] {
+            assert_eq!(employee_digest(stored.as_bytes()), Digest::of(row), "{stored}");
+        }
     }
 }

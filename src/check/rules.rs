@@ -168,7 +168,7 @@ impl<'a> Rules<'a> {
         std::mem::swap(&mut row.warnings, &mut raw.warnings);
         // Only a file with a UTF-8 BOM has records that are not UTF-8 by now (the reader
         // reads a file without one again as Windows-1252): the row fails on the U+FFFD.
-        row.record.fill(&raw.record);
+        row.record.fill(&raw.record, raw.utf8);
         self.check_cells(row, raw.dropped);
     }
 

@@ -160,6 +160,11 @@ impl RecordKind {
         }
     }
 
+    /// Whether a record judged a row is known to be UTF-8.
+    pub(super) fn checks_utf8(self) -> bool {
+        self.utf8
+    }
+
     pub(super) fn judge(self, record: &csv::ByteRecord) -> Judged {
         if record.iter().all(|c| c.iter().all(u8::is_ascii_whitespace)) {
             return Judged::Skipped;
@@ -237,6 +242,7 @@ impl RecordParser {
             row.warnings.clear();
             row.built_name = false;
             row.dropped = 0;
+            row.utf8 = self.kind.checks_utf8();
             row.fit_to(self.width);
             n += 1;
         }

@@ -438,6 +438,7 @@ impl Input {
         row.warnings.clear();
         row.built_name = false;
         row.dropped = 0;
+        row.utf8 = false;
         let more = match &mut self.sheet {
             Some(sheet) => sheet
                 .next_row(row, &self.columns)
@@ -467,7 +468,10 @@ impl Input {
             }
             row.line = first_line(&self.reader, &row.record);
             match kind.judge(&row.record) {
-                Judged::Row => return Ok(true),
+                Judged::Row => {
+                    row.utf8 = kind.checks_utf8();
+                    return Ok(true);
+                }
                 Judged::Skipped => continue,
                 Judged::NotUtf8 => {
                     self.not_utf8.set();

@@ -198,11 +198,13 @@ impl Directory {
 /// copied.
 pub struct PersonView<'a> {
     pub id: i64,
-    pub user_name: &'a str,
-    pub usage_location: &'a str,
+    /// The texts as stored (UTF-8), not checked again: a digest needs only their bytes,
+    /// and checking every column of every person measured a fifth of the scan.
+    pub user_name: &'a [u8],
+    pub usage_location: &'a [u8],
     pub block_sign_in: bool,
-    /// Values of [`crate::row::PROFILE`], in its order; "" for none.
-    pub profile: [&'a str; PROFILE_LEN],
+    /// Values of [`crate::row::PROFILE`], in its order; empty for none.
+    pub profile: [&'a [u8]; PROFILE_LEN],
     pub licenses: &'a [String],
     pub disabled_apps: &'a [(String, String)],
     pub roles: &'a [String],
@@ -313,10 +315,10 @@ impl Directory {
             licenses.take(id, &mut held)?;
             apps.take(id, &mut disabled)?;
             roles.take(id, &mut granted)?;
-            let text = |i: usize| -> rusqlite::Result<&str> {
-                Ok(r.get_ref(i)?.as_str_or_null()?.unwrap_or(""))
+            let text = |i: usize| -> rusqlite::Result<&[u8]> {
+                Ok(r.get_ref(i)?.as_bytes_or_null()?.unwrap_or(b""))
             };
-            let mut profile = [""; PROFILE_LEN];
+            let mut profile: [&[u8]; PROFILE_LEN] = [b""; PROFILE_LEN];
             for (i, v) in profile.iter_mut().enumerate() {
                 *v = text(5 + i)?;
             }
