@@ -371,7 +371,11 @@ mod tests {
     #[test]
     fn a_stored_employee_id_digests_as_a_rows_lowercased_one() {
         for (stored, row) in [("E12", "e12"), ("ÉMP-7", "émp-7"), ("x", "x"), ("", "")] {
-            assert_eq!(employee_digest(stored.as_bytes()), Digest::of(row), "{stored}");
+            assert_eq!(
+                employee_digest(stored.as_bytes()),
+                Digest::of(row),
+                "{stored}"
+            );
         }
     }
 }

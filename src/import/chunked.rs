@@ -141,8 +141,9 @@ struct Writing {
 /// What the workers share.
 struct Shared<'x, 'a> {
     reading: Mutex<Reading>,
-    /// Nanoseconds spent reading, for `-vv`.
+    /// Nanoseconds spent reading and waiting to read, for `-vv`.
     read_busy: AtomicU64,
+    read_waited: AtomicU64,
     planning: Turns<Planning<'x, 'a>>,
     writing: Turns<Writing>,
     /// Chunks the directory writer is done with, and how many chunks exist.
@@ -222,6 +223,7 @@ impl Run<'_> {
                 done: false,
             }),
             read_busy: AtomicU64::new(0),
+            read_waited: AtomicU64::new(0),
             planning: Turns::new(Planning { planner, lookup }),
             writing: Turns::new(Writing {
                 writer,
@@ -276,9 +278,15 @@ impl Run<'_> {
         })?;
         let (planning, waiting_to_plan) = shared.planning.seconds();
         let (writing, waiting_to_write) = shared.writing.seconds();
+        let seconds = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64 / 1e9;
         debug!(
-            reading = shared.read_busy.load(Ordering::Relaxed) as f64 / 1e9,
-            planning, waiting_to_plan, writing, waiting_to_write, "seconds in turns"
+            reading = seconds(&shared.read_busy),
+            waiting_to_read = seconds(&shared.read_waited),
+            planning,
+            waiting_to_plan,
+            writing,
+            waiting_to_write,
+            "seconds in turns"
         );
         if let Some(e) = shared.failed.into_inner().ok().flatten() {
             return Err(e);
@@ -305,10 +313,14 @@ impl Run<'_> {
                 return Ok(()); // the directory writer stopped; its join says why
             };
             let seq = {
+                let arrived = Instant::now();
                 let mut reading = shared
                     .reading
                     .lock()
                     .map_err(|_| anyhow!("a worker failed"))?;
+                shared
+                    .read_waited
+                    .fetch_add(arrived.elapsed().as_nanos() as u64, Ordering::Relaxed);
                 if reading.done {
                     return Ok(());
                 }

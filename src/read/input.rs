@@ -763,7 +763,9 @@ impl<R> QuoteCheck<R> {
 }
 
 fn count(bytes: &[u8], byte: u8) -> u64 {
-    memchr::memchr_iter(byte, bytes).count() as u64
+    // A counter that does not stop at each match: at a line every 200 bytes it measured
+    // several times faster than `memchr_iter(..).count()`, on the one thread that reads.
+    bytecount::count(bytes, byte) as u64
 }
 
 /// Passes the bytes of the whole input on and keeps a copy of those read while
