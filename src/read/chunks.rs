@@ -15,8 +15,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::read::input::{first_line, read_error, read_up_to, InputEncoding, NotUtf8, QuoteCheck};
-use crate::row::{RawRow, Template};
+use crate::read::input::{
+    first_line, read_error, read_up_to, Input, Judged, NotUtf8, QuoteCheck, RecordKind,
+};
+use crate::row::RawRow;
 
 /// About how many bytes of records a chunk holds: 1,024 rows of a typical export, which
 /// measured best as a batch of rows (the rows in flight fit in the caches).
@@ -47,27 +49,34 @@ pub struct Chunks {
     chunk_bytes: usize,
 }
 
-impl Chunks {
-    pub(super) fn new(
-        path: PathBuf,
-        source: Box<dyn Read + Send>,
-        ahead: Vec<u8>,
-        quoting: QuoteCheck<()>,
-        parser: RecordParser,
-    ) -> Chunks {
-        Chunks {
-            path,
-            source,
-            ahead,
+impl Input {
+    /// The rest of a CSV file as [`Chunks`] of whole records, for workers that parse them
+    /// ([`RecordParser`]); the input itself when its rows need the ordered path (a
+    /// workbook's, or names a `--columns` mapping builds in file order).
+    pub fn into_chunks(self) -> std::result::Result<Chunks, Box<Input>> {
+        let rest = self.into_rest()?;
+        let parser = RecordParser {
+            path: rest.path.clone(),
+            delimiter: rest.delimiter,
+            width: rest.width,
+            kind: rest.kind,
+            not_utf8: rest.not_utf8,
+        };
+        Ok(Chunks {
+            path: rest.path,
+            source: rest.source,
+            ahead: rest.ahead,
             ahead_at: 0,
-            quoting,
+            quoting: rest.quoting,
             carry: Vec::new(),
             ended: false,
             parser,
             chunk_bytes: CHUNK_BYTES,
-        }
+        })
     }
+}
 
+impl Chunks {
     /// Whether the input has been read to its end.
     pub fn ended(&self) -> bool {
         self.ended && self.carry.is_empty()
@@ -131,55 +140,6 @@ impl Chunks {
             return Ok(n);
         }
         read_up_to(&mut self.source, buf)
-    }
-}
-
-/// Which records are rows, as the reader of the whole file judges them.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct RecordKind {
-    /// Entra's template: its `Example:` rows are skipped.
-    entra: bool,
-    /// The file is read as UTF-8 without a BOM: a record that is not UTF-8 stops reading.
-    utf8: bool,
-}
-
-/// What a record is.
-pub(super) enum Judged {
-    Row,
-    /// A blank row or an Entra `Example:` row.
-    Skipped,
-    /// Not UTF-8 in a file read as UTF-8: it is read again as Windows-1252.
-    NotUtf8,
-}
-
-impl RecordKind {
-    pub(super) fn of(template: Template, encoding: InputEncoding) -> RecordKind {
-        RecordKind {
-            entra: template == Template::Entra,
-            utf8: encoding == InputEncoding::Utf8,
-        }
-    }
-
-    /// Whether a record judged a row is known to be UTF-8.
-    pub(super) fn checks_utf8(self) -> bool {
-        self.utf8
-    }
-
-    pub(super) fn judge(self, record: &csv::ByteRecord) -> Judged {
-        if record.iter().all(|c| c.iter().all(u8::is_ascii_whitespace)) {
-            return Judged::Skipped;
-        }
-        if self.entra
-            && record
-                .get(0)
-                .is_some_and(|c| c.trim_ascii().starts_with(b"Example:"))
-        {
-            return Judged::Skipped;
-        }
-        if self.utf8 && !crate::row::is_utf8(record) {
-            return Judged::NotUtf8;
-        }
-        Judged::Row
     }
 }
 

@@ -2,7 +2,8 @@
 //! under a resolved header.
 //!
 //! [`input`] owns the CSV dialects (encoding, delimiter, `sep=` and `version:` lines) and
-//! hands out the records; [`sheet`] reads workbooks into the same records; [`columns`]
+//! hands out the records, following their quotes with [`quoting`]; [`chunks`] cuts them
+//! into chunks of whole records for workers to parse; [`sheet`] reads workbooks into the same records; [`columns`]
 //! resolves the header; [`mapping`] (`--columns`) maps an HR export's own headers and
 //! [`names`] builds the User Names and Display Names it leaves out, from [`pattern`]s.
 
@@ -13,6 +14,7 @@ pub mod mapping;
 pub mod names;
 pub mod package;
 pub mod pattern;
+pub mod quoting;
 pub mod sheet;
 
 pub use chunks::{Chunk, Chunks, RecordParser};
