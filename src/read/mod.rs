@@ -3,9 +3,10 @@
 //!
 //! [`input`] owns the CSV dialects (encoding, delimiter, `sep=` and `version:` lines) and
 //! hands out the records, following their quotes with [`quoting`]; [`chunks`] cuts them
-//! into chunks of whole records for workers to parse; [`sheet`] reads workbooks into the same records; [`columns`]
-//! resolves the header; [`mapping`] (`--columns`) maps an HR export's own headers and
-//! [`names`] builds the User Names and Display Names it leaves out, from [`pattern`]s.
+//! into chunks of whole records for workers to parse; [`sheet`] reads workbooks into the
+//! same records; [`columns`] resolves the header; [`mapping`] (`--columns`) maps an HR
+//! export's own headers and [`names`] builds the User Names and Display Names it leaves
+//! out, from [`pattern`]s.
 
 pub mod chunks;
 pub mod columns;
