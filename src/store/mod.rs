@@ -148,6 +148,9 @@ impl Directory {
             return Directory::open(path, access, busy_timeout);
         }
         dir.conn.execute_batch("PRAGMA cache_size = -8192;")?;
+        // Room for every statement a run repeats (look-ups, writes, offboarding), so none
+        // is parsed again for each person.
+        dir.conn.set_prepared_statement_cache_capacity(64);
         Ok(Some(dir))
     }
 
