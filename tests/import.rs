@@ -744,10 +744,12 @@ fn the_result_file_may_not_be_the_input() {
 }
 
 /// `-j 1` runs every stage on one thread; `-j 2` a first import on one thread beside the
-/// directory writer, and a file of 8 MiB or more into a directory with users with a
-/// thread per stage and two workers (the rows carry a long Address to get there). Over
-/// several batches, with duplicates, bad rows and seat pools that run dry half-way, all
-/// give the same result files (passwords aside) and the same directory.
+/// directory writer, and a file of 8 MiB or more into a directory with users with two
+/// workers that each take a chunk of records all the way (the rows carry a long Address
+/// to get there). Over many chunks, with duplicates, bad rows and seat pools that run dry
+/// half-way, and then a nightly full export by Employee ID (judged against the snapshot
+/// by the workers) that changes some people and leaves others out, all give the same
+/// result files (passwords aside) and the same directory.
 #[test]
 fn one_job_and_two_jobs_import_the_same() {
     let tenant = crate::workdir::TENANT
@@ -774,6 +776,19 @@ fn one_job_and_two_jobs_import_the_same() {
         input.push_str(&format!("{line},{long},{long},{long},{long},{long}\r\n"));
     }
     assert!(input.len() >= 8 << 20, "{} bytes", input.len());
+    // The next night: every 20th person left, every 9th moved to another department.
+    let header = input.lines().next().unwrap().to_string();
+    let mut night = format!("{header}\r\n");
+    for (i, line) in lines.iter().enumerate() {
+        if i % 20 == 19 {
+            continue;
+        }
+        let department = if i % 9 == 4 { "Sales" } else { long.as_str() };
+        night.push_str(&format!(
+            "{line},{long},{long},{long},{department},{long}\r\n"
+        ));
+    }
+    assert!(night.len() >= 8 << 20, "{} bytes", night.len());
     let mut results = Vec::new();
     let mut directories = Vec::new();
     for jobs in ["1", "2"] {
@@ -794,25 +809,56 @@ fn one_job_and_two_jobs_import_the_same() {
         );
         assert_eq!(again, 1, "-j {jobs}");
         results.push(wd.results("again.csv"));
+        wd.write("night.csv", &night);
+        let nightly = wd.import(
+            "night.csv",
+            "night.results.csv",
+            &[
+                "-j",
+                jobs,
+                "--match",
+                "employee-id",
+                "--full-export",
+                "--on-existing",
+                "update",
+                "--max-leavers",
+                "100%",
+            ],
+        );
+        assert_eq!(nightly, 1, "-j {jobs}");
+        results.push(wd.results("night.results.csv"));
         directories.push((
             wd.query(
                 "SELECT u.id, u.user_name, u.display_name, u.usage_location, \
                  (SELECT group_concat(sku, '+') FROM user_licenses l WHERE l.user_id = u.id), \
-                 (SELECT group_concat(app, '+') FROM user_disabled_apps a WHERE a.user_id = u.id) \
+                 (SELECT group_concat(app, '+') FROM user_disabled_apps a WHERE a.user_id = u.id), \
+                 u.department, u.deleted_at IS NOT NULL \
                  FROM users u ORDER BY u.id",
             ),
             wd.seat_counts(),
         ));
     }
-    assert_eq!(results[0], results[2]);
-    assert_eq!(results[1], results[3]);
+    assert_eq!(results[0], results[3]);
+    assert_eq!(results[1], results[4]);
+    assert_eq!(results[2], results[5]);
     assert!(results[1].contains(",unchanged,") && !results[1].contains(",created,"));
+    let night = &results[2];
+    assert!(night.contains(",unchanged,") && night.contains(",updated,"));
+    assert!(night.contains(",offboarded,") && night.contains("left: not in the full export"));
     assert_eq!(directories[0], directories[1]);
     let (users, seats) = &directories[0];
     assert!(users.len() > 6000, "{}", users.len());
+    // The pools ran dry in the first import; the leavers of the night gave seats back.
     assert_eq!(
         seats,
-        &[("EMS".to_string(), 500), ("SPE_E3".to_string(), 1200)]
+        &[("EMS".to_string(), 475), ("SPE_E3".to_string(), 1138)]
     );
     assert!(results[0].contains("no_seats: EMS") && results[0].contains("no_seats: SPE_E3"));
+    let freed = |sku: &str| {
+        night
+            .lines()
+            .filter(|l| l.contains(",offboarded,") && l.contains(sku))
+            .count()
+    };
+    assert_eq!((freed("EMS"), freed("SPE_E3")), (25, 62));
 }
