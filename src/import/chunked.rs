@@ -213,7 +213,7 @@ impl Run<'_> {
         let tenant = &job.tenant;
         let parser = chunks.parser();
         let known = planner.snapshot.clone();
-        debug!(workers = job.jobs, "records parsed by the workers");
+        debug!(workers = job.jobs, "chunks of records to the workers");
         let (store_tx, store_rx) = mpsc::sync_channel::<Work>(1);
         let (back_tx, back_rx) = mpsc::channel::<Work>();
         let shared = Shared {

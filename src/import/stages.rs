@@ -72,7 +72,9 @@ impl Mode {
         match self {
             Mode::OneThread => "one thread",
             Mode::BesideStore => "one thread beside the directory writer",
-            Mode::Threaded => "a thread per stage",
+            Mode::Threaded => {
+                "threaded: a CSV file in chunks to workers, other inputs a thread per stage"
+            }
         }
     }
 }
