@@ -188,10 +188,16 @@ impl Run<'_> {
     ) -> Result<()> {
         let tenant = &self.job.tenant;
         // Without a snapshot the directory has no users: nobody is missing.
+        let t = Instant::now();
         let missing = match planner.snapshot.as_deref() {
             Some((snapshot, _)) => snapshot.missing(|d| planner.saw_employee(d)),
             None => Vec::new(),
         };
+        debug!(
+            seconds = t.elapsed().as_secs_f64(),
+            leavers = missing.len(),
+            "people not in the full export found"
+        );
         let mut users = Vec::with_capacity(missing.len());
         for id in missing {
             crate::interrupt::check()?;
