@@ -743,6 +743,51 @@ fn the_result_file_may_not_be_the_input() {
     assert!(!wd.exists("onboard.db"));
 }
 
+/// More workers than the chunks a run keeps in flight by default (eight): a dry run, with
+/// no directory writer to give chunks back, and a real import into a directory with
+/// users, both give what `-j 1` gives.
+#[test]
+fn many_workers_give_what_one_gives() {
+    let long = "Lange Voorhout ".repeat(10);
+    let mut input = format!("{},Address\r\n", crate::workdir::HEADER);
+    for i in 0..20_000 {
+        input.push_str(&format!(
+            "u{i}@contoso.com,,,User {i},DE,{},,,,,E{i},,{long}\r\n",
+            if i % 7 == 0 { "" } else { "SPE_E3" }
+        ));
+    }
+    assert!(input.len() > 12 * (192 << 10), "{} bytes", input.len());
+    let tenant = crate::workdir::TENANT.replace("seats = 3\n", "seats = 20000\n");
+    let mut results = Vec::new();
+    for jobs in ["1", "12"] {
+        let wd = Workdir::new();
+        wd.write("tenant.toml", &tenant);
+        wd.write("in.csv", &input);
+        assert_eq!(
+            wd.import("in.csv", "dry.csv", &["--dry-run", "-j", jobs]),
+            0
+        );
+        results.push(wd.results("dry.csv"));
+        assert_eq!(wd.import("in.csv", "out.csv", &["-j", "1"]), 0);
+        // A file of 8 MiB or more into a directory with users goes to the workers.
+        let mut again = input.clone();
+        while again.len() < 8 << 20 {
+            again.push_str(&input[input.find('\n').unwrap() + 1..]);
+        }
+        wd.write("again.csv", &again);
+        wd.import(
+            "again.csv",
+            "again.results.csv",
+            &["-j", jobs, "--on-existing", "update"],
+        );
+        results.push(wd.results("again.results.csv"));
+    }
+    assert_eq!(results[0], results[2]);
+    assert_eq!(results[1], results[3]);
+    assert!(results[0].contains(",created,") && !results[0].contains("no_seats"));
+    assert!(results[1].contains(",unchanged,") && results[1].contains("duplicate"));
+}
+
 /// `-j 1` runs every stage on one thread; `-j 2` a first import on one thread beside the
 /// directory writer, and a file of 8 MiB or more into a directory with users with two
 /// workers that each take a chunk of records all the way (the rows carry a long Address

@@ -16,9 +16,7 @@ use std::time::Instant;
 use anyhow::{anyhow, Result};
 use tracing::debug;
 
-use crate::import::stages::{
-    finish_row, named, plan_batch, store_batches, Row, Stages, MAX_BATCHES,
-};
+use crate::import::stages::{finish_row, named, plan_batch, store_batches, Row, Stages};
 use crate::import::Run;
 use crate::plan::Planner;
 use crate::read::{Chunk, Chunks};
@@ -146,15 +144,10 @@ struct Shared<'x, 'a> {
     read_waited: AtomicU64,
     planning: Turns<Planning<'x, 'a>>,
     writing: Turns<Writing>,
-    /// Chunks the directory writer is done with, and how many chunks exist.
-    spare: Mutex<Spare>,
+    /// Chunks the directory writer is done with.
+    back: Mutex<mpsc::Receiver<Work>>,
     /// The first error of any worker.
     failed: Mutex<Option<anyhow::Error>>,
-}
-
-struct Spare {
-    back: Option<mpsc::Receiver<Work>>,
-    made: usize,
 }
 
 impl Shared<'_, '_> {
@@ -173,22 +166,21 @@ impl Shared<'_, '_> {
         self.stop();
     }
 
-    /// A chunk to fill: a new one while fewer than [`MAX_BATCHES`] exist, else one the
-    /// directory writer is done with; `None` when it has stopped.
-    fn spare(&self, held: Option<Work>) -> Option<Work> {
-        if held.is_some() {
-            return held;
+    /// A chunk to fill: the one the worker has, or one the directory writer is done with,
+    /// or a new one. Never waits: a worker that waited here for a chunk to come back could
+    /// wait for ever once the others have stopped with theirs. The number of chunks stays
+    /// bounded all the same: each worker holds one at a time and the directory writer two
+    /// (one in hand, one in its channel), so a new one is made only while all of those
+    /// are in use, or at the end, when the stopped workers' chunks are gone.
+    fn spare(&self, held: Option<Work>) -> Work {
+        if let Some(work) = held {
+            return work;
         }
-        let mut spare = self.spare.lock().ok()?;
-        let back = spare.back.as_ref()?;
-        if let Ok(work) = back.try_recv() {
-            return Some(work);
-        }
-        if spare.made < MAX_BATCHES {
-            spare.made += 1;
-            return Some(Work::default());
-        }
-        spare.back.as_ref()?.recv().ok()
+        self.back
+            .lock()
+            .ok()
+            .and_then(|back| back.try_recv().ok())
+            .unwrap_or_default()
     }
 }
 
@@ -230,10 +222,7 @@ impl Run<'_> {
                 tally: Tally::new(tenant.licenses.len()),
                 store: store.is_some().then_some(store_tx),
             }),
-            spare: Mutex::new(Spare {
-                back: Some(back_rx),
-                made: 0,
-            }),
+            back: Mutex::new(back_rx),
             failed: Mutex::new(None),
         };
         std::thread::scope(|scope| -> Result<()> {
@@ -309,9 +298,7 @@ impl Run<'_> {
         let mut formatter = RowFormatter::new(parser.delimiter());
         let mut held = None;
         loop {
-            let Some(mut work) = shared.spare(held.take()) else {
-                return Ok(()); // the directory writer stopped; its join says why
-            };
+            let mut work = shared.spare(held.take());
             let seq = {
                 let arrived = Instant::now();
                 let mut reading = shared

@@ -90,7 +90,7 @@ const SMALL_INPUT: u64 = 8 << 20;
 
 /// Batches in the pipeline at most: about one for each of its five stages and the
 /// channels between them; more only take memory and cache.
-pub(super) const MAX_BATCHES: usize = 8;
+const MAX_BATCHES: usize = 8;
 
 /// One row on its way round: the reader fills `raw`, the checkers `plan.row`, the planner
 /// the rest of `plan`; then the batch goes back to the reader, buffers and all.
