@@ -645,6 +645,14 @@ pub struct RawRow {
 }
 
 impl RawRow {
+    /// Forgets what reading the last record added beside its cells.
+    pub fn forget_reading(&mut self) {
+        self.warnings.clear();
+        self.built_name = false;
+        self.dropped = 0;
+        self.utf8 = false;
+    }
+
     /// Fits a record to the header's `width`: a record with fewer fields gets empty ones
     /// at the end and the warning `short_row` (Microsoft's own Entra example has 16 fields
     /// under 17 headers); extra fields that are all empty (Excel pads) are dropped; a

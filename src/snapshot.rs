@@ -131,9 +131,13 @@ impl State {
         State(SmallVec::new())
     }
 
+    fn len(&mut self, n: usize) {
+        self.0.extend_from_slice(&(n as u64).to_le_bytes());
+    }
+
     fn text(&mut self, s: impl AsRef<[u8]>) {
         let s = s.as_ref();
-        self.0.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        self.len(s.len());
         self.0.extend_from_slice(s);
     }
 
@@ -141,8 +145,7 @@ impl State {
         let mut items: SmallVec<[&str; 8]> = items.collect();
         items.sort_unstable();
         items.dedup();
-        self.0
-            .extend_from_slice(&(items.len() as u64).to_le_bytes());
+        self.len(items.len());
         for i in items {
             self.text(i);
         }
@@ -152,8 +155,7 @@ impl State {
         let mut items: SmallVec<[(&str, &str); 8]> = items.collect();
         items.sort_unstable();
         items.dedup();
-        self.0
-            .extend_from_slice(&(items.len() as u64).to_le_bytes());
+        self.len(items.len());
         for (a, b) in items {
             self.text(a);
             self.text(b);
@@ -204,7 +206,6 @@ impl Snapshot {
     /// same directory (both in a read transaction while this process holds the write
     /// lock), the upper half of the user ids is scanned on a second thread through it.
     pub fn build(d: &Directory, spec: &StateSpec, helper: Option<Directory>) -> Result<Snapshot> {
-        let all = i64::MIN..=i64::MAX;
         let mut entries = match (helper, d.user_ids()?) {
             (Some(helper), Some((low, high))) if high > low => {
                 let middle = low + (high - low) / 2;
@@ -222,7 +223,7 @@ impl Snapshot {
                     Ok(entries)
                 })?
             }
-            _ => entries_of(d, spec, all)?,
+            _ => entries_of(d, spec, i64::MIN..=i64::MAX)?,
         };
         entries.sort_unstable_by_key(|e| e.employee);
         for i in 1..entries.len() {

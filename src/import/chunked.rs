@@ -70,8 +70,7 @@ impl<T> Turns<T> {
 
     /// Seconds in turns and waiting for them.
     fn seconds(&self) -> (f64, f64) {
-        let s = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64 / 1e9;
-        (s(&self.busy), s(&self.waited))
+        (seconds(&self.busy), seconds(&self.waited))
     }
 
     /// Waits for chunk `seq`'s turn and runs `f` in it; `None` once the workers stop.
@@ -87,14 +86,9 @@ impl<T> Turns<T> {
         if state.stopped {
             return Ok(None);
         }
-        let started = Instant::now();
-        self.waited.fetch_add(
-            started.duration_since(arrived).as_nanos() as u64,
-            Ordering::Relaxed,
-        );
+        let started = add_since(&self.waited, arrived);
         let result = f(&mut state.value);
-        self.busy
-            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        add_since(&self.busy, started);
         state.next += 1;
         drop(state);
         self.turned.notify_all();
@@ -267,7 +261,6 @@ impl Run<'_> {
         })?;
         let (planning, waiting_to_plan) = shared.planning.seconds();
         let (writing, waiting_to_write) = shared.writing.seconds();
-        let seconds = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64 / 1e9;
         debug!(
             reading = seconds(&shared.read_busy),
             waiting_to_read = seconds(&shared.read_waited),
@@ -305,18 +298,13 @@ impl Run<'_> {
                     .reading
                     .lock()
                     .map_err(|_| anyhow!("a worker failed"))?;
-                shared
-                    .read_waited
-                    .fetch_add(arrived.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                let started = add_since(&shared.read_waited, arrived);
                 if reading.done {
                     return Ok(());
                 }
                 crate::interrupt::check()?;
-                let started = Instant::now();
                 let more = reading.chunks.next(&mut work.chunk)?;
-                shared
-                    .read_busy
-                    .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                add_since(&shared.read_busy, started);
                 if !more {
                     reading.done = true;
                     return Ok(());
@@ -396,4 +384,19 @@ fn judge_against(
         let row = &mut rows[i].plan.row;
         row.as_stored = Some(snapshot.holds(spec, row, columns, tenant));
     }
+}
+
+/// Adds the nanoseconds since `since` to `counter`; the time now.
+fn add_since(counter: &AtomicU64, since: Instant) -> Instant {
+    let now = Instant::now();
+    counter.fetch_add(
+        now.duration_since(since).as_nanos() as u64,
+        Ordering::Relaxed,
+    );
+    now
+}
+
+/// The seconds `counter` holds in nanoseconds.
+fn seconds(counter: &AtomicU64) -> f64 {
+    counter.load(Ordering::Relaxed) as f64 / 1e9
 }

@@ -11,7 +11,7 @@
 //! read in order.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
 
@@ -35,7 +35,6 @@ pub struct Chunk {
 
 /// The records of a CSV file after its header, read in chunks of whole records.
 pub struct Chunks {
-    path: PathBuf,
     source: Box<dyn Read + Send>,
     /// What the header's reading read past the header: read before `source`.
     ahead: Vec<u8>,
@@ -56,14 +55,13 @@ impl Input {
     pub fn into_chunks(self) -> std::result::Result<Chunks, Box<Input>> {
         let rest = self.into_rest()?;
         let parser = RecordParser {
-            path: rest.path.clone(),
+            path: rest.path,
             delimiter: rest.delimiter,
             width: rest.width,
             kind: rest.kind,
             not_utf8: rest.not_utf8,
         };
         Ok(Chunks {
-            path: rest.path,
             source: rest.source,
             ahead: rest.ahead,
             ahead_at: 0,
@@ -104,27 +102,28 @@ impl Chunks {
                 chunk.bytes.truncate(complete);
                 return Ok(complete > 0);
             }
-            let start = chunk.bytes.len();
-            let want = self
-                .chunk_bytes
-                .saturating_sub(start)
-                .max(self.chunk_bytes / 3)
-                .max(1);
-            chunk.bytes.resize(start + want, 0);
-            let n = self.read(&mut chunk.bytes[start..]);
-            let n = n.map_err(|e| read_error(&self.path, e.into()))?;
-            chunk.bytes.truncate(start + n);
-            if n == 0 {
-                self.ended = true;
-                self.quoting
-                    .at_end()
-                    .map_err(|e| read_error(&self.path, e.into()))?;
-            }
-            self.quoting.follow(&chunk.bytes[start..]);
-            self.quoting
-                .check_length()
-                .map_err(|e| read_error(&self.path, e.into()))?;
+            self.read_more(&mut chunk.bytes)
+                .map_err(|e| read_error(&self.parser.path, e.into()))?;
         }
+    }
+
+    /// Reads more bytes onto the end of `bytes` and follows their quotes.
+    fn read_more(&mut self, bytes: &mut Vec<u8>) -> std::io::Result<()> {
+        let start = bytes.len();
+        let want = self
+            .chunk_bytes
+            .saturating_sub(start)
+            .max(self.chunk_bytes / 3)
+            .max(1);
+        bytes.resize(start + want, 0);
+        let n = self.read(&mut bytes[start..])?;
+        bytes.truncate(start + n);
+        if n == 0 {
+            self.ended = true;
+            self.quoting.at_end()?;
+        }
+        self.quoting.follow(&bytes[start..]);
+        self.quoting.check_length()
     }
 
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -199,19 +198,13 @@ impl RecordParser {
                     break;
                 }
             }
-            row.warnings.clear();
-            row.built_name = false;
-            row.dropped = 0;
+            row.forget_reading();
             row.utf8 = self.kind.checks_utf8();
             row.fit_to(self.width);
             n += 1;
         }
         rows.truncate(n);
         Ok(utf8)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     pub fn delimiter(&self) -> u8 {

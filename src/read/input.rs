@@ -500,10 +500,7 @@ impl Input {
     /// rows, and fills in the names a `--columns` mapping builds. Returns false at the
     /// end of the file.
     pub fn next_row(&mut self, row: &mut RawRow) -> Result<bool> {
-        row.warnings.clear();
-        row.built_name = false;
-        row.dropped = 0;
-        row.utf8 = false;
+        row.forget_reading();
         let more = match &mut self.sheet {
             Some(sheet) => sheet
                 .next_row(row, &self.columns)

@@ -26,7 +26,7 @@ pub(super) fn read_error(path: &Path, e: csv::Error) -> anyhow::Error {
 
 /// A quoted cell still open at the end of the input.
 #[derive(Debug)]
-pub(super) struct UnclosedQuote {
+struct UnclosedQuote {
     line: u64,
     column: u64,
 }

@@ -355,8 +355,7 @@ impl ResultWriter {
         &self.staged
     }
 
-    /// Writes the result row of `p`: its line, names, status, password, licences,
-    /// warnings and errors.
+    /// Writes the result row of `p` ([`RowFormatter::format`]).
     pub fn write_row(&mut self, tenant: &Tenant, columns: &Columns, p: &PlannedRow) -> Result<()> {
         self.rows.format(tenant, columns, p)?;
         self.spill(SPILL)
@@ -439,9 +438,50 @@ impl RowFormatter {
         }
     }
 
-    /// Adds the result row of `p`.
+    /// Adds the result row of `p`: its line, names, status, password, licences, warnings
+    /// and errors.
     pub fn format(&mut self, tenant: &Tenant, columns: &Columns, p: &PlannedRow) -> Result<()> {
-        format_row(&mut self.writer, &mut self.scratch, tenant, columns, p)
+        use std::fmt::Write as _;
+        let Scratch {
+            licenses,
+            warnings,
+            errors,
+        } = &mut self.scratch;
+        licenses.clear();
+        for (i, &l) in p.licenses.iter().enumerate() {
+            if i > 0 {
+                licenses.push('+');
+            }
+            licenses.push_str(&tenant.licenses[l as usize].sku);
+        }
+        warnings.clear();
+        for (i, w) in p.warnings.iter().enumerate() {
+            if i > 0 {
+                warnings.push_str(" | ");
+            }
+            warnings.push_str(w);
+        }
+        errors.clear();
+        for (i, e) in p.row.errors.iter().enumerate() {
+            if i > 0 {
+                errors.push_str(" | ");
+            }
+            let _ = write!(errors, "{e}");
+        }
+        write_cells(
+            &mut self.writer,
+            [
+                itoa::Buffer::new().format(p.row.line),
+                &escape_controls(&p.row.user_name),
+                &escape_controls(p.row.cell(columns, Field::DisplayName)),
+                p.status().as_str(),
+                p.password.as_ref().map_or("", Password::expose),
+                licenses,
+                warnings,
+                errors,
+            ],
+            memchr::memchr3(b',', b';', b'\t', p.row.record.text().as_bytes()).is_some(),
+        )
     }
 
     /// The rows made since the last [`RowFormatter::clear`].
@@ -464,70 +504,15 @@ impl RowFormatter {
 }
 
 /// The csv writer of result rows: the input's delimiter, CRLF line ends.
-fn csv_writer<W: Write>(delimiter: u8, out: W) -> csv::Writer<W> {
+fn csv_writer(delimiter: u8, out: Vec<u8>) -> csv::Writer<Vec<u8>> {
     csv::WriterBuilder::new()
         .delimiter(delimiter)
         .terminator(csv::Terminator::CRLF)
         .from_writer(out)
 }
 
-/// Writes the result row of `p` (see [`ResultWriter::write_row`]).
-fn format_row<W: Write>(
-    writer: &mut csv::Writer<W>,
-    scratch: &mut Scratch,
-    tenant: &Tenant,
-    columns: &Columns,
-    p: &PlannedRow,
-) -> Result<()> {
-    use std::fmt::Write as _;
-    let Scratch {
-        licenses,
-        warnings,
-        errors,
-    } = scratch;
-    licenses.clear();
-    for (i, &l) in p.licenses.iter().enumerate() {
-        if i > 0 {
-            licenses.push('+');
-        }
-        licenses.push_str(&tenant.licenses[l as usize].sku);
-    }
-    warnings.clear();
-    for (i, w) in p.warnings.iter().enumerate() {
-        if i > 0 {
-            warnings.push_str(" | ");
-        }
-        warnings.push_str(w);
-    }
-    errors.clear();
-    for (i, e) in p.row.errors.iter().enumerate() {
-        if i > 0 {
-            errors.push_str(" | ");
-        }
-        let _ = write!(errors, "{e}");
-    }
-    write_cells(
-        writer,
-        [
-            itoa::Buffer::new().format(p.row.line),
-            &escape_controls(&p.row.user_name),
-            &escape_controls(p.row.cell(columns, Field::DisplayName)),
-            p.status().as_str(),
-            p.password.as_ref().map_or("", Password::expose),
-            licenses,
-            warnings,
-            errors,
-        ],
-        memchr::memchr3(b',', b';', b'\t', p.row.record.text().as_bytes()).is_some(),
-    )
-}
-
 /// Writes one result row; cells are defused here (see [`defuse_where`] for `embedded`).
-fn write_cells<W: Write>(
-    writer: &mut csv::Writer<W>,
-    cells: [&str; 8],
-    embedded: bool,
-) -> Result<()> {
+fn write_cells(writer: &mut csv::Writer<Vec<u8>>, cells: [&str; 8], embedded: bool) -> Result<()> {
     for c in cells {
         writer
             .write_field(defuse_where(c, embedded).as_bytes())
