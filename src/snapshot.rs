@@ -48,26 +48,28 @@ impl StateSpec {
 
     /// The state of a stored person.
     pub fn of_stored(&self, user: &PersonView) -> PersonState {
-        let mut h = State::new();
-        h.text(user.user_name);
-        for &i in &self.profile {
-            h.text(user.profile[i]);
-        }
-        if self.licenses {
-            h.set(user.licenses.iter().map(String::as_str));
-        }
-        if self.apps {
-            h.pairs(
-                user.disabled_apps
-                    .iter()
-                    .map(|(s, a)| (s.as_str(), a.as_str())),
-            );
-        }
-        if self.roles {
-            h.set(user.roles.iter().map(String::as_str));
-        }
+        let rest = State::with(|h| {
+            h.text(user.user_name);
+            for &i in &self.profile {
+                h.text(user.profile[i]);
+            }
+            if self.licenses {
+                h.set(user.licenses.iter().map(String::as_str));
+            }
+            if self.apps {
+                h.pairs(
+                    user.disabled_apps
+                        .iter()
+                        .map(|(s, a)| (s.as_str(), a.as_str())),
+                );
+            }
+            if self.roles {
+                h.set(user.roles.iter().map(String::as_str));
+            }
+            h.finish()
+        });
         PersonState {
-            rest: h.finish(),
+            rest,
             location: location_digest(user.usage_location),
             block: user.block_sign_in,
         }
@@ -96,39 +98,49 @@ impl StateSpec {
     }
 
     fn rest_of_row(&self, row: &CheckedRow, columns: &Columns, tenant: &Tenant) -> u64 {
-        let mut h = State::new();
-        h.text(&row.user_name);
-        for &i in &self.profile {
-            h.text(row.cell(columns, PROFILE_FIELDS[i]));
-        }
-        if self.licenses {
-            h.set(
-                row.licenses
-                    .iter()
-                    .map(|&l| tenant.licenses[l as usize].sku.as_str()),
-            );
-        }
-        if self.apps {
-            h.pairs(row.disabled_apps.iter().map(|&(l, a)| {
-                let license = &tenant.licenses[l as usize];
-                (license.sku.as_str(), license.apps[a as usize].as_str())
-            }));
-        }
-        if self.roles {
-            h.set(row.roles.iter().copied());
-        }
-        h.finish()
+        State::with(|h| {
+            h.text(&row.user_name);
+            for &i in &self.profile {
+                h.text(row.cell(columns, PROFILE_FIELDS[i]));
+            }
+            if self.licenses {
+                h.set(
+                    row.licenses
+                        .iter()
+                        .map(|&l| tenant.licenses[l as usize].sku.as_str()),
+                );
+            }
+            if self.apps {
+                h.pairs(row.disabled_apps.iter().map(|&(l, a)| {
+                    let license = &tenant.licenses[l as usize];
+                    (license.sku.as_str(), license.apps[a as usize].as_str())
+                }));
+            }
+            if self.roles {
+                h.set(row.roles.iter().copied());
+            }
+            h.finish()
+        })
     }
 }
 
 /// A digest of texts and sets, each framed so that no two different sequences write the
-/// same bytes. The bytes are gathered on the stack and hashed once: a streaming hasher's
-/// update for every short field measured 6% of a nightly sync's snapshot.
-struct State(SmallVec<[u8; 512]>);
+/// same bytes. The bytes are gathered in a buffer of the thread's own and hashed once: a
+/// streaming hasher's update for every short field measured 6% of a nightly sync's
+/// snapshot, and a stack buffer (a `SmallVec`) grown field by field as much again.
+struct State<'b>(&'b mut Vec<u8>);
 
-impl State {
-    fn new() -> State {
-        State(SmallVec::new())
+thread_local! {
+    static BUFFER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(1024));
+}
+
+impl State<'_> {
+    /// Gives `f` an empty state over this thread's buffer.
+    fn with<T>(f: impl FnOnce(&mut State) -> T) -> T {
+        BUFFER.with_borrow_mut(|buffer| {
+            buffer.clear();
+            f(&mut State(buffer))
+        })
     }
 
     fn len(&mut self, n: usize) {
@@ -163,7 +175,7 @@ impl State {
     }
 
     fn finish(&self) -> u64 {
-        xxhash_rust::xxh3::xxh3_64(&self.0)
+        xxhash_rust::xxh3::xxh3_64(self.0)
     }
 }
 
