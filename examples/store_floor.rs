@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::process::ExitCode;
 
 use onboard::row::{Columns, Field, PROFILE};
-use onboard::store::schema::{NEW_PAGE_SIZE, SCHEMA, SCHEMA_VERSION, USER_INDEXES};
+use onboard::store::schema::{INDEXES_AND_TRIGGERS, NEW_PAGE_SIZE, SCHEMA, SCHEMA_VERSION};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -121,7 +121,7 @@ fn run(input: &str, output: &str) -> Result<u64, Box<dyn std::error::Error>> {
         count.execute(rusqlite::params![sku, n])?;
     }
     drop(count);
-    tx.execute_batch(USER_INDEXES)?;
+    tx.execute_batch(INDEXES_AND_TRIGGERS)?;
     tx.commit()?;
     Ok(users)
 }

@@ -8,13 +8,21 @@
 //! planned in full. The snapshot is one scan of the directory and 40 bytes a person, so
 //! a million people take about 40 MB. It also tells `--full-export` who is missing.
 
+use std::ops::RangeInclusive;
+
 use anyhow::Result;
 use smallvec::SmallVec;
+use tracing::debug;
 
 use crate::row::{CheckedRow, Columns, Digest, Field, EMPLOYEE_ID_AT, PROFILE_FIELDS};
-use crate::store::people::PersonView;
+use crate::store::digests::{Kept, KeptPerson};
+use crate::store::people::{PersonView, Users};
 use crate::store::Directory;
 use crate::tenant::Tenant;
+
+/// The version of the digests: to be changed with anything that changes them, so that
+/// the digests a directory keeps from before are not taken for today's.
+const DIGEST_VERSION: &str = "onboard person state 1";
 
 /// The parts of a person the input's columns say something about.
 #[derive(Debug, Clone)]
@@ -44,6 +52,28 @@ impl StateSpec {
             apps: has(Field::DisabledApps),
             roles: has(Field::Roles),
         }
+    }
+
+    /// What names these columns and this way of digesting among the digests the directory
+    /// keeps: any change to either makes them digests of something else.
+    pub fn key(&self) -> u64 {
+        State::with(|h| {
+            h.text(DIGEST_VERSION);
+            h.len(self.profile.len());
+            for &i in &self.profile {
+                h.len(i);
+            }
+            for flag in [
+                self.location,
+                self.block,
+                self.licenses,
+                self.apps,
+                self.roles,
+            ] {
+                h.len(flag as usize);
+            }
+            h.finish()
+        })
     }
 
     /// The state of a stored person.
@@ -214,29 +244,68 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// One scan of the directory through `d`; with a `helper` connection that sees the
-    /// same directory (both in a read transaction while this process holds the write
-    /// lock), the upper half of the user ids is scanned on a second thread through it.
-    pub fn build(d: &Directory, spec: &StateSpec, helper: Option<Directory>) -> Result<Snapshot> {
-        let mut entries = match (helper, d.user_ids()?) {
-            (Some(helper), Some((low, high))) if high > low => {
-                let middle = low + (high - low) / 2;
-                std::thread::scope(|scope| -> Result<Vec<Entry>> {
-                    let upper = std::thread::Builder::new()
-                        .name("onboard-snapshot".to_string())
-                        .spawn_scoped(scope, move || {
-                            entries_of(&helper, spec, middle + 1..=i64::MAX)
-                        })?;
-                    let mut entries = entries_of(d, spec, i64::MIN..=middle)?;
-                    let upper = upper
-                        .join()
-                        .map_err(|_| anyhow::anyhow!("the snapshot thread failed"))??;
-                    entries.extend(upper);
-                    Ok(entries)
-                })?
-            }
-            _ => entries_of(d, spec, i64::MIN..=i64::MAX)?,
+    /// The snapshot of the directory seen through `d`, and the digests it had to work out
+    /// because the directory did not keep them (see [`crate::store::digests`]): a real run
+    /// keeps those for the next night.
+    ///
+    /// The kept digests are read first. When they cover every user, that is all; when
+    /// they cover most, only the users they miss are read in full; otherwise everyone is.
+    /// With a `helper` connection that sees the same directory (both in a read transaction
+    /// while this process holds the write lock), the upper half of the user ids is read on
+    /// a second thread through it.
+    pub fn build(
+        d: &Directory,
+        spec: &StateSpec,
+        mut helper: Option<Directory>,
+    ) -> Result<(Snapshot, Vec<Kept>)> {
+        let Some((low, high)) = d.user_ids()? else {
+            return Ok((Snapshot::default(), Vec::new()));
         };
+        let key = spec.key();
+        let kept = in_halves(d, helper.as_mut(), low, high, |c, ids| {
+            c.kept_digests(key, ids)
+        })?;
+        let users = d.user_count()?;
+        let (kept, fresh) = if kept.len() as u64 == users {
+            (kept, Vec::new())
+        } else if (kept.len() as u64) < users / 4 * 3 {
+            let all = in_halves(d, helper.as_mut(), low, high, |c, ids| {
+                digests_of(c, spec, &Users::Range(ids))
+            })?;
+            (Vec::new(), all)
+        } else {
+            let missing = missing_from(&d.all_user_ids()?, &kept);
+            (kept, digests_of(d, spec, &Users::Ids(&missing))?)
+        };
+        debug!(
+            kept = kept.len(),
+            read = fresh.len(),
+            "people's digests: kept by the directory, read now"
+        );
+        let entries = kept
+            .iter()
+            .chain(&fresh)
+            .filter_map(|k| {
+                k.person.map(|p| Entry {
+                    employee: Digest {
+                        hi: p.employee_hi,
+                        lo: p.employee_lo,
+                    },
+                    state: PersonState {
+                        rest: p.rest,
+                        location: p.location,
+                        block: p.block,
+                    },
+                    id: k.user_id,
+                    shared: false,
+                })
+            })
+            .collect();
+        Ok((Snapshot::of(entries), fresh))
+    }
+
+    /// The snapshot of `entries`, in any order.
+    fn of(mut entries: Vec<Entry>) -> Snapshot {
         entries.sort_unstable_by_key(|e| e.employee);
         for i in 1..entries.len() {
             if entries[i].employee == entries[i - 1].employee {
@@ -259,11 +328,11 @@ impl Snapshot {
             }
             *start = at as u32;
         }
-        Ok(Snapshot {
+        Snapshot {
             entries,
             starts,
             bits,
-        })
+        }
     }
 
     /// How many active people with an Employee ID there are.
@@ -349,23 +418,64 @@ fn employee_digest(id: &[u8]) -> Digest {
     }
 }
 
-/// The snapshot's entries of the active people with ids in `ids`.
-fn entries_of(
+/// `read` of the users with ids from `low` to `high`: the lower half through `d`, the upper
+/// half at the same time through `helper` on a second thread, when there is one.
+fn in_halves<T: Send>(
     d: &Directory,
-    spec: &StateSpec,
-    ids: std::ops::RangeInclusive<i64>,
-) -> Result<Vec<Entry>> {
-    let mut entries = Vec::new();
-    d.for_each_active_person_view(ids, |user| {
-        entries.push(Entry {
-            employee: employee_digest(user.profile[EMPLOYEE_ID_AT]),
-            state: spec.of_stored(user),
-            id: user.id,
-            shared: false,
+    helper: Option<&mut Directory>,
+    low: i64,
+    high: i64,
+    read: impl Fn(&Directory, RangeInclusive<i64>) -> Result<Vec<T>> + Sync,
+) -> Result<Vec<T>> {
+    let Some(helper) = helper.filter(|_| high > low) else {
+        return read(d, low..=high);
+    };
+    let middle = low + (high - low) / 2;
+    std::thread::scope(|scope| {
+        let read = &read;
+        let upper = std::thread::Builder::new()
+            .name("onboard-snapshot".to_string())
+            .spawn_scoped(scope, move || read(helper, middle + 1..=high))?;
+        let mut all = read(d, low..=middle)?;
+        let upper = upper
+            .join()
+            .map_err(|_| anyhow::anyhow!("the snapshot thread failed"))??;
+        all.extend(upper);
+        Ok(all)
+    })
+}
+
+/// The ids of `all` (ascending) that `kept` (ascending) has no digests of.
+fn missing_from(all: &[i64], kept: &[Kept]) -> Vec<i64> {
+    let mut kept = kept.iter().map(|k| k.user_id).peekable();
+    all.iter()
+        .copied()
+        .filter(|&id| {
+            while kept.next_if(|&k| k < id).is_some() {}
+            kept.peek() != Some(&id)
+        })
+        .collect()
+}
+
+/// The digests of `which` users, read in full now.
+fn digests_of(d: &Directory, spec: &StateSpec, which: &Users) -> Result<Vec<Kept>> {
+    let mut digests = Vec::new();
+    d.for_each_person_view(which, |user_id, view| {
+        let person = view.map(|user| {
+            let employee = employee_digest(user.profile[EMPLOYEE_ID_AT]);
+            let state = spec.of_stored(user);
+            KeptPerson {
+                employee_hi: employee.hi,
+                employee_lo: employee.lo,
+                rest: state.rest,
+                location: state.location,
+                block: state.block,
+            }
         });
+        digests.push(Kept { user_id, person });
         Ok(())
     })?;
-    Ok(entries)
+    Ok(digests)
 }
 
 /// The top `bits` bits of a digest.
@@ -380,6 +490,38 @@ fn bucket(hi: u64, bits: u32) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_missing_are_the_users_without_kept_digests() {
+        let kept = |ids: &[i64]| -> Vec<Kept> {
+            ids.iter()
+                .map(|&user_id| Kept {
+                    user_id,
+                    person: None,
+                })
+                .collect()
+        };
+        assert_eq!(missing_from(&[1, 2, 3, 7, 9], &kept(&[2, 3, 9])), [1, 7]);
+        assert_eq!(missing_from(&[1, 2], &kept(&[])), [1, 2]);
+        assert_eq!(missing_from(&[4, 5], &kept(&[4, 5])), Vec::<i64>::new());
+        // Digests of users who are gone (never kept: a trigger deletes them) change
+        // nothing.
+        assert_eq!(missing_from(&[5, 8], &kept(&[1, 5, 6, 9])), [8]);
+    }
+
+    #[test]
+    fn a_digest_key_names_the_columns() {
+        let columns = |header: &str| Columns::from_header(header.split(','), 1, false).unwrap();
+        let a = StateSpec::new(&columns("Employee ID,User Name,Display Name,Job Title"));
+        let b = StateSpec::new(&columns("Employee ID,User Name,Display Name,Department"));
+        let a2 = StateSpec::new(&columns("User Name,Job Title,Display Name,Employee ID"));
+        assert_ne!(a.key(), b.key());
+        assert_eq!(
+            a.key(),
+            a2.key(),
+            "the order of the columns does not matter"
+        );
+    }
 
     #[test]
     fn a_stored_employee_id_digests_as_a_rows_lowercased_one() {

@@ -71,7 +71,7 @@ fn a_directory_of_the_previous_version_is_upgraded_in_place_losing_nothing() {
     assert_eq!(distinct.len(), 41, "Object IDs are unique");
     assert_eq!(
         wd.query("PRAGMA user_version")[0][0],
-        "4",
+        "5",
         "upgraded in place"
     );
     // Seats, roles and runs are all there.
@@ -141,8 +141,66 @@ fn a_directory_of_schema_3_is_upgraded_keeping_people_offboarded_and_restored() 
             "{args:?}"
         );
     }
-    assert_eq!(wd.query("PRAGMA user_version")[0][0], "4");
+    assert_eq!(wd.query("PRAGMA user_version")[0][0], "5");
     assert_eq!(wd.query("SELECT count(*) FROM mails"), [["0"]]);
+}
+
+#[test]
+fn a_directory_of_schema_4_is_upgraded_and_a_nightly_sync_can_run_on_it_at_once() {
+    let wd = workdir_with("directory-v4.db");
+    for (args, fixture_name) in [
+        (vec!["users"], "directory-v4.users.csv"),
+        (vec!["users", "--deleted"], "directory-v4.deleted.csv"),
+        (vec!["seats", "--format", "csv"], "directory-v4.seats.csv"),
+        (vec!["runs", "--format", "csv"], "directory-v4.runs.csv"),
+    ] {
+        assert_eq!(
+            stdout(&wd, &args),
+            std::fs::read_to_string(fixture(fixture_name)).unwrap(),
+            "{args:?}"
+        );
+    }
+    assert_eq!(wd.query("PRAGMA user_version")[0][0], "5");
+
+    // A nightly sync as the first command: the upgrade is committed before the run's own
+    // transaction, so that the connections it reads through see the new tables too.
+    let wd = workdir_with("directory-v4.db");
+    for name in ["hr-export-nl.csv", "hr-columns.toml"] {
+        std::fs::copy(
+            format!("{}/samples/{name}", env!("CARGO_MANIFEST_DIR")),
+            wd.path(name),
+        )
+        .unwrap();
+    }
+    let (code, stderr) = run(
+        &wd,
+        &[
+            "import",
+            "hr-export-nl.csv",
+            "--columns",
+            "hr-columns.toml",
+            "--match",
+            "employee-id",
+            "--on-existing",
+            "update",
+            "-o",
+            "night.csv",
+        ],
+    );
+    // 1005 was offboarded: HR still lists her, so her row fails until she is restored.
+    assert_eq!(code, 1, "{stderr}");
+    let results = wd.results("night.csv");
+    assert_eq!(results.matches(";unchanged;").count(), 11, "{results}");
+    assert!(
+        results.contains(";anne-marie.oneill@fabrikam.nl;Anne-Marie O'Neill;failed;"),
+        "{results}"
+    );
+    assert_eq!(wd.query("PRAGMA user_version")[0][0], "5");
+    // It read everyone in full, and kept their digests for the next night.
+    assert_eq!(
+        wd.query("SELECT count(*) FROM person_digests"),
+        wd.query("SELECT count(*) FROM users")
+    );
 }
 
 #[test]
@@ -164,7 +222,7 @@ fn a_directory_of_a_newer_version_is_refused_and_left_as_it_is() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert_eq!(
             String::from_utf8_lossy(&out.stderr).trim(),
-            "onboard: error: onboard.db was written by a newer onboard (schema 99, this one knows 4); use that version or a newer one",
+            "onboard: error: onboard.db was written by a newer onboard (schema 99, this one knows 5); use that version or a newer one",
             "{args:?}"
         );
     }
@@ -776,4 +834,147 @@ fn a_full_export_offboards_who_is_missing_and_the_guard_stops_a_broken_one() {
     assert_eq!(code, 0, "{results}");
     assert_eq!(results.matches(",offboarded,").count(), 16);
     assert_eq!(wd.listing(&[]).1.len(), 19);
+}
+
+#[test]
+fn a_nightly_never_trusts_what_it_kept_of_a_person_changed_since() {
+    let wd = Workdir::new();
+    let people: Vec<String> = (1..=6)
+        .map(|i| {
+            format!(
+                "E{i},Bo{i},Ek,{},In dienst",
+                if i == 5 { "SPE_E3" } else { "" }
+            )
+        })
+        .collect();
+    let rows: Vec<&str> = people.iter().map(String::as_str).collect();
+    let kept = || wd.query("SELECT count(*) FROM person_digests")[0][0].clone();
+    assert_eq!(hr_import(&wd, "night1.csv", &rows, NIGHTLY).0, 0);
+    // The first night created them; the second reads them all and keeps their digests.
+    let (code, results) = hr_import(&wd, "night2.csv", &rows, NIGHTLY);
+    assert_eq!((code, results.matches(",unchanged,").count()), (0, 6));
+    assert_eq!(kept(), "6");
+
+    // Changed since, in every way: a User Name import (Bo1's Last Name), by hand in the
+    // directory (Bo4's First Name; Bo5's licence, its seat given back), offboarded (Bo2),
+    // offboarded and purged (Bo6, the last user, whose id the next new user gets again).
+    wd.write(
+        "by-name.csv",
+        &workdir::csv(&["bo1.ek@contoso.com,Bo1,Smit,Bo1 Ek,,,,,,,E1,"]),
+    );
+    assert_eq!(
+        wd.import(
+            "by-name.csv",
+            "by-name.out.csv",
+            &["--on-existing", "update"]
+        ),
+        0
+    );
+    assert!(wd.results("by-name.out.csv").contains(",updated,"));
+    wd.query("UPDATE users SET first_name = 'Hand' WHERE employee_id = 'E4'");
+    wd.query(
+        "DELETE FROM user_licenses WHERE user_id = \
+         (SELECT id FROM users WHERE employee_id = 'E5')",
+    );
+    wd.query("UPDATE seat_counts SET assigned = 0 WHERE sku = 'SPE_E3'");
+    wd.write("e6.csv", "Employee ID\r\nE6\r\n");
+    assert_eq!(run(&wd, &["offboard", "e6.csv", "-o", "off6.csv"]).0, 0);
+    assert_eq!(
+        run(&wd, &["purge", "--older-than", "0", "-o", "purge.csv"]).0,
+        0
+    );
+    assert_eq!(wd.query("SELECT count(*) FROM users")[0][0], "5");
+    wd.write("e2.csv", "Employee ID\r\nE2\r\n");
+    assert_eq!(run(&wd, &["offboard", "e2.csv", "-o", "off2.csv"]).0, 0);
+
+    // The export says what it said before: each changed person is put back (Bo2, whom
+    // onboard offboarded, fails until restored), Bo6 is new again.
+    let (code, results) = hr_import(&wd, "night3.csv", &rows, NIGHTLY);
+    assert_eq!(code, 1, "{results}");
+    let statuses: Vec<String> = results
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            format!("{} {} {}", f[1], f[3], f[5])
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "bo1.ek@contoso.com updated ",
+            "bo2.ek@contoso.com failed ",
+            "bo3.ek@contoso.com unchanged ",
+            "bo4.ek@contoso.com updated ",
+            "bo5.ek@contoso.com updated SPE_E3",
+            "bo6.ek@contoso.com created ",
+        ],
+        "{results}"
+    );
+    assert_eq!(wd.seat_counts(), [("SPE_E3".to_string(), 1)]);
+    assert_eq!(
+        wd.query("SELECT first_name, last_name FROM users WHERE employee_id IN ('E1', 'E4') ORDER BY employee_id"),
+        [["Bo1", "Ek"], ["Bo4", "Ek"]]
+    );
+    // What the night read again it keeps: the next night reads nobody in full, and
+    // finds everyone as the export says.
+    let (code, results) = hr_import(&wd, "night4.csv", &rows, NIGHTLY);
+    assert_eq!(code, 1, "{results}");
+    assert_eq!(results.matches(",unchanged,").count(), 5, "{results}");
+    assert_eq!(kept(), "6");
+}
+
+#[test]
+fn a_nightly_plans_the_same_with_or_without_the_digests_it_kept() {
+    let wd = Workdir::new();
+    let people: Vec<String> = (1..=40)
+        .map(|i| {
+            let license = ["", "SPE_E3", "EMS", "SPE_E3+EMS"][i % 4];
+            format!("E{i},Bo{i},Ek{},{license},In dienst", i % 7)
+        })
+        .collect();
+    let rows: Vec<&str> = people.iter().map(String::as_str).collect();
+    wd.write(
+        "tenant.toml",
+        &workdir::TENANT
+            .replace("seats = 3", "seats = 100")
+            .replace("seats = 1", "seats = 100"),
+    );
+    let mut full = NIGHTLY.to_vec();
+    full.extend_from_slice(&["--full-export", "--max-leavers", "100%"]);
+    assert_eq!(hr_import(&wd, "night1.csv", &rows, &full).0, 0);
+    let (code, results) = hr_import(&wd, "night2.csv", &rows, &full);
+    assert_eq!((code, results.matches(",unchanged,").count()), (0, 40));
+    assert_eq!(wd.query("SELECT count(*) FROM person_digests")[0][0], "40");
+    // Tonight: new names, other licences, leavers, people gone from the export.
+    let tonight: Vec<String> = people
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 9 != 4)
+        .map(|(i, row)| match i % 5 {
+            0 => row.replace(",Bo", ",Jo"),
+            1 => row.replace(",In dienst", ",Uit dienst"),
+            2 => row.replace("SPE_E3", "EMS"),
+            _ => row.clone(),
+        })
+        .collect();
+    let tonight: Vec<&str> = tonight.iter().map(String::as_str).collect();
+    let mut dry = full.clone();
+    dry.push("--dry-run");
+    let (code, with_digests) = hr_import(&wd, "kept.csv", &tonight, &dry);
+    wd.query("DELETE FROM person_digests");
+    let (code_without, without) = hr_import(&wd, "read.csv", &tonight, &dry);
+    assert_eq!((code, &with_digests), (code_without, &without));
+    assert_eq!(code, 0, "{with_digests}");
+    for status in [
+        ",updated,",
+        ",unchanged,",
+        ",offboarded,",
+        "not in the full export",
+    ] {
+        assert!(with_digests.contains(status), "{status}: {with_digests}");
+    }
+    // And so does the real run, which reads them all again.
+    let (code_real, real) = hr_import(&wd, "real.csv", &tonight, &full);
+    assert_eq!((code_real, real), (code, with_digests));
 }

@@ -324,7 +324,12 @@ impl Run<'_> {
                 }
                 true => None,
             };
-            let snapshot = crate::snapshot::Snapshot::build(d, &spec, helper)?;
+            let (snapshot, fresh) = crate::snapshot::Snapshot::build(d, &spec, helper)?;
+            // Before the run's writes, whose triggers then drop the digests of the people
+            // this run changes.
+            if let Some(w) = writer_directory.as_deref() {
+                w.keep_digests(spec.key(), &fresh)?;
+            }
             if may_have_leavers {
                 active_people = snapshot.len() as u64;
             }

@@ -16,6 +16,7 @@
 //! import to commit (they would only see an empty directory), and the file goes back to
 //! WAL right after the commit.
 
+pub mod digests;
 pub mod graph;
 pub mod mail;
 pub mod people;
@@ -31,7 +32,7 @@ use anyhow::{bail, Context, Result};
 use rusqlite::{Connection, OpenFlags};
 use tracing::info;
 
-use crate::store::schema::{NEW_PAGE_SIZE, SCHEMA, SCHEMA_VERSION, UPGRADES, USER_INDEXES};
+use crate::store::schema::{INDEXES_AND_TRIGGERS, NEW_PAGE_SIZE, SCHEMA, SCHEMA_VERSION, UPGRADES};
 use crate::store::users::PendingLicenses;
 
 pub use runs::{RunRecord, StagedRun};
@@ -91,6 +92,8 @@ impl Directory {
         }
         .with_context(|| format!("cannot open directory {shown}"))?;
         conn.busy_timeout(busy_timeout)?;
+        // `rarray(?)`: a list of user ids as one parameter.
+        rusqlite::vtab::array::load_module(&conn)?;
         let dir = Directory {
             conn,
             run_row: 0,
@@ -122,28 +125,16 @@ impl Directory {
             }
             retry_busy(busy_timeout, || dir.conn.execute_batch(&setup))
                 .map_err(|e| busy_or(e, path, busy_timeout))?;
+            if !new_file && dir.has_schema()? && dir.version()? < SCHEMA_VERSION {
+                dir.upgrade_alone(path, busy_timeout)?;
+            }
         } else if !dir.has_schema()? {
             // A file that an interrupted first import left without tables: empty.
             return Ok(None);
         } else if dir.version()? != SCHEMA_VERSION {
-            // Written by an older onboard: upgraded in place, in one transaction, before
-            // anything reads it (or refused, when a newer onboard wrote it).
             drop(dir);
             let writer =
                 Directory::open(path, Access::Write, busy_timeout)?.expect("a writable directory");
-            retry_busy(busy_timeout, || {
-                writer.conn.execute_batch("BEGIN IMMEDIATE")
-            })
-            .map_err(|e| busy_or(e, path, busy_timeout))?;
-            let upgraded = writer.upgrade(path);
-            if upgraded.is_err() {
-                writer.rollback();
-            }
-            upgraded?;
-            writer
-                .conn
-                .execute_batch("COMMIT")
-                .with_context(|| format!("cannot upgrade {shown}"))?;
             drop(writer);
             return Directory::open(path, access, busy_timeout);
         }
@@ -246,6 +237,22 @@ impl Directory {
         Ok(())
     }
 
+    /// Upgrades a directory written by an older onboard in place, in a transaction of its
+    /// own, committed before anything else reads or writes it: a run's read connections
+    /// (look-ups, the snapshot) must see the tables its write connection sees.
+    fn upgrade_alone(&self, path: &Path, busy_timeout: Duration) -> Result<()> {
+        retry_busy(busy_timeout, || self.conn.execute_batch("BEGIN IMMEDIATE"))
+            .map_err(|e| busy_or(e, path, busy_timeout))?;
+        let upgraded = self.upgrade(path);
+        if upgraded.is_err() {
+            self.rollback();
+        }
+        upgraded?;
+        self.conn
+            .execute_batch("COMMIT")
+            .with_context(|| format!("cannot upgrade {}", path.display()))
+    }
+
     /// Brings the schema up to date inside the transaction that holds the write lock: a
     /// new file gets the tables, an older one its upgrades (in this one transaction, so a
     /// failed or killed upgrade leaves the file as it was), a newer one is refused.
@@ -262,7 +269,7 @@ impl Directory {
         if version < SCHEMA_VERSION {
             if version == 0 {
                 self.conn.execute_batch(SCHEMA)?;
-                self.conn.execute_batch(USER_INDEXES)?;
+                self.conn.execute_batch(INDEXES_AND_TRIGGERS)?;
             } else {
                 for (to, sql) in UPGRADES {
                     if to > version {
@@ -276,6 +283,9 @@ impl Directory {
                         format!("cannot upgrade {} to schema 3", path.display())
                     })?;
                 }
+                self.conn
+                    .execute_batch(INDEXES_AND_TRIGGERS)
+                    .with_context(|| format!("cannot upgrade {}", path.display()))?;
                 info!(
                     directory = %path.display(),
                     from = version,
@@ -295,7 +305,7 @@ impl Directory {
             .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
-    /// Gives every user without an Object ID one, then adds the indexes that are new.
+    /// Gives every user without an Object ID one.
     fn give_object_ids(&self) -> Result<()> {
         let ids: Vec<i64> = self
             .conn
@@ -308,7 +318,6 @@ impl Directory {
         for id in ids {
             stmt.execute(rusqlite::params![id, new_object_id()])?;
         }
-        self.conn.execute_batch(USER_INDEXES)?;
         Ok(())
     }
 

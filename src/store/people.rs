@@ -199,10 +199,8 @@ impl Directory {
     }
 }
 
-/// A person as [`Directory::for_each_active_person_view`] passes them: borrowed, not
-/// copied.
+/// A person as [`Directory::for_each_person_view`] passes them: borrowed, not copied.
 pub struct PersonView<'a> {
-    pub id: i64,
     /// The texts as stored (UTF-8), not checked again: a digest needs only their bytes,
     /// and checking every column of every person measured a fifth of the scan.
     pub user_name: &'a [u8],
@@ -277,13 +275,14 @@ impl Directory {
         Ok(low.zip(high))
     }
 
-    /// Calls `f` with every active user whose id is in `ids` and that has an Employee ID,
-    /// with licences, disabled apps and roles: four sequential scans (the users by id, the
-    /// grant tables by user) merged, nothing looked up and nothing copied but the grants.
-    pub fn for_each_active_person_view(
+    /// Calls `f` with every user of `which`, in id order: with a view of them when they are
+    /// active and have an Employee ID (licences, disabled apps and roles included), with
+    /// `None` otherwise. Four scans (the users by id, the grant tables by user) merged,
+    /// nothing copied but the grants.
+    pub fn for_each_person_view(
         &self,
-        ids: std::ops::RangeInclusive<i64>,
-        mut f: impl FnMut(&PersonView) -> Result<()>,
+        which: &Users,
+        mut f: impl FnMut(i64, Option<&PersonView>) -> Result<()>,
     ) -> Result<()> {
         if !self.has_schema()? {
             return Ok(());
@@ -292,29 +291,30 @@ impl Directory {
         let mut users = self.conn.prepare(&format!(
             "SELECT id, user_name, usage_location, block_sign_in, employee_id IS NOT NULL \
              AND employee_id != '' AND deleted_at IS NULL, {} FROM users \
-             WHERE id >= ?1 AND id <= ?2 ORDER BY id",
-            profile_columns()
+             WHERE {} ORDER BY id",
+            profile_columns(),
+            which.condition("id"),
         ))?;
         let grants = |columns: &str, table: &str| {
             self.conn.prepare(&format!(
-                "SELECT user_id, {columns} FROM {table} \
-                 WHERE user_id >= ?1 AND user_id <= ?2 ORDER BY user_id"
+                "SELECT user_id, {columns} FROM {table} WHERE {} ORDER BY user_id",
+                which.condition("user_id"),
             ))
         };
         let mut licenses = grants("sku", "user_licenses")?;
         let mut apps = grants("sku, app", "user_disabled_apps")?;
         let mut roles = grants("role", "user_roles")?;
-        let range = [*ids.start(), *ids.end()];
-        let mut licenses = GrantScan::new(licenses.query(range)?, |r| r.get::<_, String>(1))?;
-        let mut apps = GrantScan::new(apps.query(range)?, |r| {
+        let mut licenses = GrantScan::new(which.query(&mut licenses)?, |r| r.get::<_, String>(1))?;
+        let mut apps = GrantScan::new(which.query(&mut apps)?, |r| {
             Ok((r.get::<_, String>(1)?, r.get::<_, String>(2)?))
         })?;
-        let mut roles = GrantScan::new(roles.query(range)?, |r| r.get::<_, String>(1))?;
+        let mut roles = GrantScan::new(which.query(&mut roles)?, |r| r.get::<_, String>(1))?;
         let (mut held, mut disabled, mut granted) = (Vec::new(), Vec::new(), Vec::new());
-        let mut rows = users.query(range)?;
+        let mut rows = which.query(&mut users)?;
         while let Some(r) = rows.next()? {
             let id: i64 = r.get(0)?;
             if !r.get::<_, bool>(4)? {
+                f(id, None)?;
                 continue;
             }
             licenses.take(id, &mut held)?;
@@ -327,8 +327,7 @@ impl Directory {
             for (i, v) in profile.iter_mut().enumerate() {
                 *v = text(5 + i)?;
             }
-            f(&PersonView {
-                id,
+            let view = PersonView {
                 user_name: text(1)?,
                 usage_location: text(2)?,
                 block_sign_in: r.get(3)?,
@@ -336,8 +335,42 @@ impl Directory {
                 licenses: &held,
                 disabled_apps: &disabled,
                 roles: &granted,
-            })?;
+            };
+            f(id, Some(&view))?;
         }
         Ok(())
+    }
+}
+
+/// Which users a scan reads.
+pub enum Users<'a> {
+    /// Those whose ids are in this range.
+    Range(std::ops::RangeInclusive<i64>),
+    /// Those with these ids (ascending).
+    Ids(&'a [i64]),
+}
+
+impl Users<'_> {
+    /// The condition on `column`, a user id, with its parameters numbered from 1.
+    fn condition(&self, column: &str) -> String {
+        match self {
+            Users::Range(_) => format!("{column} >= ?1 AND {column} <= ?2"),
+            Users::Ids(_) => format!("{column} IN rarray(?1)"),
+        }
+    }
+
+    /// Runs `stmt`, made with [`Users::condition`], for these users.
+    fn query<'s>(&self, stmt: &'s mut rusqlite::Statement) -> Result<rusqlite::Rows<'s>> {
+        match self {
+            Users::Range(range) => {
+                stmt.raw_bind_parameter(1, range.start())?;
+                stmt.raw_bind_parameter(2, range.end())?;
+            }
+            Users::Ids(ids) => {
+                let ids: Vec<rusqlite::types::Value> = ids.iter().map(|&id| id.into()).collect();
+                stmt.raw_bind_parameter(1, std::rc::Rc::new(ids))?;
+            }
+        }
+        Ok(stmt.raw_query())
     }
 }

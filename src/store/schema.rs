@@ -1,8 +1,28 @@
 //! The directory's schema: its tables, the version this program writes, and the page
 //! size of a new file. The profile columns of `users` are [`crate::row::PROFILE`]'s.
 
+/// What a nightly sync keeps of each user so that it need not read them all again: for
+/// an active user with an Employee ID, the digests its snapshot holds
+/// ([`crate::snapshot`]), as the input's columns (`spec`) see them; for any other user,
+/// only that it is not such a person. Kept only while true: the triggers of
+/// [`INDEXES_AND_TRIGGERS`] delete a user's
+/// row on every write to the user or their licences, disabled apps and roles.
+macro_rules! person_digests {
+    () => {
+        "CREATE TABLE IF NOT EXISTS person_digests (
+    user_id INTEGER PRIMARY KEY,        -- users.id
+    spec INTEGER NOT NULL,              -- the input's columns and the digest's version
+    person INTEGER NOT NULL,            -- 1: active with an Employee ID; 0: not
+    employee_hi INTEGER, employee_lo INTEGER, -- the lower-cased Employee ID's digest
+    rest INTEGER, location INTEGER, block INTEGER
+);
+"
+    };
+}
+
 /// The tables, created in the transaction that first writes a directory.
-pub const SCHEMA: &str = r#"
+pub const SCHEMA: &str = concat!(
+    r#"
 CREATE TABLE IF NOT EXISTS users (
     id INTEGER PRIMARY KEY,
     user_name TEXT NOT NULL,
@@ -100,32 +120,85 @@ CREATE TABLE IF NOT EXISTS graph_users (
     last_error TEXT NOT NULL DEFAULT '',
     updated_at TEXT
 ) WITHOUT ROWID;
-"#;
+"#,
+    person_digests!()
+);
 
-/// The indexes of `users`, created after [`SCHEMA`] and after an upgrade, and built again
-/// after a first import that dropped them ([`DROP_USER_INDEXES`]): by User Name, by
-/// Object ID, and by Employee ID (a partial index: a look-up names `employee_id IS NOT
-/// NULL` to use it).
-pub const USER_INDEXES: &str = "\
+/// The triggers that delete a user's kept digests whenever the user, or a row of their
+/// licences, disabled apps or roles, is written: by onboard or by anyone else.
+macro_rules! triggers {
+    (CREATE) => {
+        concat!(
+            " CREATE TRIGGER IF NOT EXISTS person_digests_user_updated AFTER UPDATE ON users \
+              BEGIN DELETE FROM person_digests WHERE user_id IN (OLD.id, NEW.id); END;",
+            " CREATE TRIGGER IF NOT EXISTS person_digests_user_deleted AFTER DELETE ON users \
+              BEGIN DELETE FROM person_digests WHERE user_id = OLD.id; END;",
+            triggers!(CREATE user_licenses),
+            triggers!(CREATE user_disabled_apps),
+            triggers!(CREATE user_roles),
+        )
+    };
+    (CREATE $table:ident) => {
+        concat!(
+            " CREATE TRIGGER IF NOT EXISTS person_digests_", stringify!($table), "_inserted \
+              AFTER INSERT ON ", stringify!($table), " \
+              BEGIN DELETE FROM person_digests WHERE user_id = NEW.user_id; END;",
+            " CREATE TRIGGER IF NOT EXISTS person_digests_", stringify!($table), "_updated \
+              AFTER UPDATE ON ", stringify!($table), " \
+              BEGIN DELETE FROM person_digests WHERE user_id IN (OLD.user_id, NEW.user_id); END;",
+            " CREATE TRIGGER IF NOT EXISTS person_digests_", stringify!($table), "_deleted \
+              AFTER DELETE ON ", stringify!($table), " \
+              BEGIN DELETE FROM person_digests WHERE user_id = OLD.user_id; END;",
+        )
+    };
+    (DROP) => {
+        concat!(
+            " DROP TRIGGER IF EXISTS person_digests_user_updated;",
+            " DROP TRIGGER IF EXISTS person_digests_user_deleted;",
+            triggers!(DROP user_licenses),
+            triggers!(DROP user_disabled_apps),
+            triggers!(DROP user_roles),
+        )
+    };
+    (DROP $table:ident) => {
+        concat!(
+            " DROP TRIGGER IF EXISTS person_digests_", stringify!($table), "_inserted;",
+            " DROP TRIGGER IF EXISTS person_digests_", stringify!($table), "_updated;",
+            " DROP TRIGGER IF EXISTS person_digests_", stringify!($table), "_deleted;",
+        )
+    };
+}
+/// The indexes of `users` and the triggers that keep `person_digests` true, created after
+/// [`SCHEMA`] and after an upgrade, and built again after a first import that dropped
+/// them ([`DROP_INDEXES_AND_TRIGGERS`]). The indexes are by User Name, by Object ID, and
+/// by Employee ID (a partial index: a look-up names `employee_id IS NOT NULL` to use it).
+pub const INDEXES_AND_TRIGGERS: &str = concat!(
+    "\
     CREATE UNIQUE INDEX IF NOT EXISTS users_by_key ON users(user_key); \
     CREATE UNIQUE INDEX IF NOT EXISTS users_by_object_id ON users(object_id); \
     CREATE INDEX IF NOT EXISTS users_by_employee_id ON users(lower(employee_id)) \
-        WHERE employee_id IS NOT NULL;";
+        WHERE employee_id IS NOT NULL;",
+    triggers!(CREATE)
+);
 
-/// Drops [`USER_INDEXES`], so that a bulk load does not update them row by row.
-pub const DROP_USER_INDEXES: &str = "\
+/// Drops [`INDEXES_AND_TRIGGERS`], so that a bulk load into a directory without users
+/// (and so without digests) does not update them row by row.
+pub const DROP_INDEXES_AND_TRIGGERS: &str = concat!(
+    "\
     DROP INDEX IF EXISTS users_by_key; DROP INDEX IF EXISTS users_by_object_id; \
-    DROP INDEX IF EXISTS users_by_employee_id;";
+    DROP INDEX IF EXISTS users_by_employee_id;",
+    triggers!(DROP)
+);
 
 /// The schema this program writes; stored in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// What brings a directory of schema `N - 1` to schema `N`, for each `N` after 1; run in
 /// the transaction that first writes an older directory. A new file gets [`SCHEMA`].
 /// Schema 3's Object IDs are given to the existing users in Rust, after its SQL
 /// ([`crate::store::Directory`]), with the generator that gives new users theirs; then
-/// [`USER_INDEXES`] adds the indexes that are new.
-pub const UPGRADES: [(i64, &str); 3] = [
+/// [`INDEXES_AND_TRIGGERS`] adds the indexes and triggers that are new.
+pub const UPGRADES: [(i64, &str); 4] = [
     (
         2,
         "ALTER TABLE runs ADD COLUMN staged_sha256 TEXT NOT NULL DEFAULT ''; \
@@ -162,6 +235,7 @@ pub const UPGRADES: [(i64, &str); 3] = [
              licenses TEXT NOT NULL DEFAULT '', roles TEXT NOT NULL DEFAULT '', \
              last_error TEXT NOT NULL DEFAULT '', updated_at TEXT) WITHOUT ROWID;",
     ),
+    (5, person_digests!()),
 ];
 
 /// Page size of a directory file this program creates; an existing file keeps its own.

@@ -9,7 +9,7 @@ use rusqlite::{params, OptionalExtension};
 use smallvec::SmallVec;
 
 use crate::row::{PROFILE, PROFILE_LEN};
-use crate::store::schema::{DROP_USER_INDEXES, USER_INDEXES};
+use crate::store::schema::{DROP_INDEXES_AND_TRIGGERS, INDEXES_AND_TRIGGERS};
 use crate::store::Directory;
 
 /// The profile columns, comma-separated, in [`PROFILE`]'s order.
@@ -161,7 +161,7 @@ impl Directory {
     /// the planner has rejected every name seen twice, and the unique index would refuse
     /// the commit if one did.
     pub fn defer_indexes(&self) -> Result<()> {
-        self.conn.execute_batch(DROP_USER_INDEXES)?;
+        self.conn.execute_batch(DROP_INDEXES_AND_TRIGGERS)?;
         Ok(())
     }
 
@@ -169,7 +169,7 @@ impl Directory {
     pub fn build_indexes(&self) -> Result<()> {
         self.flush()?;
         self.conn
-            .execute_batch(USER_INDEXES)
+            .execute_batch(INDEXES_AND_TRIGGERS)
             .context("cannot index the directory's users")
     }
 

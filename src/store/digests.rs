@@ -1,0 +1,110 @@
+//! The digests a nightly sync keeps of each user (`person_digests`), so that the next
+//! night's snapshot reads three integers a person instead of every column of everyone.
+//! The schema's triggers delete a user's row on every write to them or their grants; a
+//! row is therefore either true or gone, and the snapshot reads again only the users
+//! whose rows are gone.
+
+use anyhow::Result;
+
+use crate::store::Directory;
+
+/// What is kept of one user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kept {
+    pub user_id: i64,
+    /// Their digests when they are active and have an Employee ID; `None` when not.
+    pub person: Option<KeptPerson>,
+}
+
+/// The digests of an active person with an Employee ID ([`crate::snapshot`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeptPerson {
+    pub employee_hi: u64,
+    pub employee_lo: u32,
+    pub rest: u64,
+    pub location: u64,
+    pub block: bool,
+}
+
+impl Directory {
+    /// The kept digests of `spec` of the users with ids in `ids`, in id order.
+    pub fn kept_digests(&self, spec: u64, ids: std::ops::RangeInclusive<i64>) -> Result<Vec<Kept>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT user_id, person, employee_hi, employee_lo, rest, location, block \
+             FROM person_digests WHERE user_id >= ?1 AND user_id <= ?2 AND spec = ?3 \
+             ORDER BY user_id",
+        )?;
+        let mut rows = stmt.query(rusqlite::params![ids.start(), ids.end(), spec as i64])?;
+        let mut kept = Vec::new();
+        while let Some(r) = rows.next()? {
+            let person = match r.get::<_, bool>(1)? {
+                true => Some(KeptPerson {
+                    employee_hi: r.get::<_, i64>(2)? as u64,
+                    employee_lo: r.get::<_, i64>(3)? as u32,
+                    rest: r.get::<_, i64>(4)? as u64,
+                    location: r.get::<_, i64>(5)? as u64,
+                    block: r.get(6)?,
+                }),
+                false => None,
+            };
+            kept.push(Kept {
+                user_id: r.get(0)?,
+                person,
+            });
+        }
+        Ok(kept)
+    }
+
+    /// How many users there are, active or offboarded: SQLite counts the entries of an
+    /// index's pages without reading them.
+    pub fn user_count(&self) -> Result<u64> {
+        if !self.has_schema()? {
+            return Ok(0);
+        }
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM users", [], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    /// Every user id, ascending.
+    pub fn all_user_ids(&self) -> Result<Vec<i64>> {
+        if !self.has_schema()? {
+            return Ok(Vec::new());
+        }
+        // Without ORDER BY, SQLite may read the ids from an index, which is far smaller
+        // than the table.
+        let mut ids: Vec<i64> = self
+            .conn
+            .prepare("SELECT id FROM users")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    /// Keeps `digests`, of `spec`, inside the run's transaction: written before the run's
+    /// own writes, whose triggers then delete the rows of the users the run changes.
+    pub fn keep_digests(&self, spec: u64, digests: &[Kept]) -> Result<()> {
+        self.flush()?;
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT OR REPLACE INTO person_digests \
+             (user_id, spec, person, employee_hi, employee_lo, rest, location, block) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        for kept in digests {
+            let p = kept.person;
+            stmt.execute(rusqlite::params![
+                kept.user_id,
+                spec as i64,
+                p.is_some(),
+                p.map(|p| p.employee_hi as i64),
+                p.map(|p| p.employee_lo as i64),
+                p.map(|p| p.rest as i64),
+                p.map(|p| p.location as i64),
+                p.map(|p| p.block),
+            ])?;
+        }
+        Ok(())
+    }
+}
