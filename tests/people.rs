@@ -916,8 +916,9 @@ fn a_nightly_never_trusts_what_it_kept_of_a_person_changed_since() {
         wd.query("SELECT first_name, last_name FROM users WHERE employee_id IN ('E1', 'E4') ORDER BY employee_id"),
         [["Bo1", "Ek"], ["Bo4", "Ek"]]
     );
-    // What the night read again it keeps: the next night reads nobody in full, and
-    // finds everyone as the export says.
+    // What the night read again, and the people it wrote, it keeps before it commits.
+    assert_eq!(kept(), "6");
+    // The next night finds everyone as the export says.
     let (code, results) = hr_import(&wd, "night4.csv", &rows, NIGHTLY);
     assert_eq!(code, 1, "{results}");
     assert_eq!(results.matches(",unchanged,").count(), 5, "{results}");

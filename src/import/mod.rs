@@ -326,9 +326,10 @@ impl Run<'_> {
             };
             let (snapshot, fresh) = crate::snapshot::Snapshot::build(d, &spec, helper)?;
             // Before the run's writes, whose triggers then drop the digests of the people
-            // this run changes.
+            // this run changes; those it keeps again before it commits.
             if let Some(w) = writer_directory.as_deref() {
                 w.keep_digests(spec.key(), &fresh)?;
+                w.note_written();
             }
             if may_have_leavers {
                 active_people = snapshot.len() as u64;
@@ -369,6 +370,19 @@ impl Run<'_> {
             if let Some(d) = directory.as_deref() {
                 self.offboard_missing(d, &planner, &mut writer, &mut tally)?;
             }
+        }
+        if let (Some((_, spec)), Some(d), false) = (
+            planner.snapshot.as_deref(),
+            directory.as_deref(),
+            job.dry_run,
+        ) {
+            let t = Instant::now();
+            let kept = crate::snapshot::keep_written(d, spec, &d.written())?;
+            debug!(
+                seconds = t.elapsed().as_secs_f64(),
+                people = kept,
+                "digests of the people this run wrote kept"
+            );
         }
         job.progress.finish_and_clear();
         debug!(

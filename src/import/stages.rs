@@ -453,7 +453,7 @@ fn store_batch(d: &Directory, tenant: &Tenant, columns: &Columns, batch: &[Row])
             continue;
         };
         match &p.existing {
-            Some(user) => d.update(user.id, &write),
+            Some(user) => d.update(user, &write),
             None => d.insert(&write),
         }
         .with_context(|| format!("cannot write user of line {} to the directory", p.row.line))?;

@@ -107,4 +107,24 @@ impl Directory {
         }
         Ok(())
     }
+
+    /// From now on, notes the id of every user this connection creates, updates or
+    /// offboards: a nightly sync keeps their new digests before it commits.
+    pub fn note_written(&self) {
+        *self.written.borrow_mut() = Some(Vec::new());
+    }
+
+    pub(super) fn wrote(&self, id: i64) {
+        if let Some(ids) = self.written.borrow_mut().as_mut() {
+            ids.push(id);
+        }
+    }
+
+    /// The users noted since [`Directory::note_written`], ascending, each once.
+    pub fn written(&self) -> Vec<i64> {
+        let mut ids = self.written.borrow().clone().unwrap_or_default();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
 }

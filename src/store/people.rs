@@ -69,6 +69,7 @@ impl Directory {
     pub fn offboard(&self, user: &StoredUser) -> Result<()> {
         self.flush()?;
         let id = user.id;
+        self.wrote(id);
         self.execute_cached(
             "INSERT OR IGNORE INTO user_offboarded_licenses (user_id, sku) \
              SELECT user_id, sku FROM user_licenses WHERE user_id = ?1",
