@@ -198,10 +198,11 @@ impl Run<'_> {
             leavers = missing.len(),
             "people not in the full export found"
         );
-        let mut users = Vec::with_capacity(missing.len());
-        for id in missing {
-            crate::interrupt::check()?;
-            users.extend(d.user_by_id(id)?);
+        let mut missing = missing;
+        missing.sort_unstable();
+        let mut users = d.users_by_ids(&missing)?;
+        if !self.job.dry_run {
+            d.offboard_all(&users)?;
         }
         // In User Name order, not the snapshot's.
         users.sort_by_cached_key(|u| u.user_name.to_lowercase());
@@ -211,9 +212,6 @@ impl Run<'_> {
                 .iter()
                 .filter_map(|sku| tenant.license_index(sku).map(|i| i as u16))
                 .collect();
-            if !self.job.dry_run {
-                d.offboard(&user)?;
-            }
             tally.add_leaver(&held);
             writer.write_cells([
                 "",
