@@ -1,5 +1,6 @@
 //! People over time (docs/nightly.md, docs/directory.md): Object IDs, the upgrade of a
-//! directory written by an earlier onboard, the directory's permissions.
+//! directory written by an earlier onboard, the directory's permissions, the digests a
+//! nightly sync keeps.
 
 use crate::workdir::{self, Workdir};
 
@@ -978,4 +979,86 @@ fn a_nightly_plans_the_same_with_or_without_the_digests_it_kept() {
     // And so does the real run, which reads them all again.
     let (code_real, real) = hr_import(&wd, "real.csv", &tonight, &full);
     assert_eq!((code_real, real), (code, with_digests));
+}
+
+#[test]
+fn a_nightly_killed_before_its_commit_leaves_the_kept_digests_as_they_were() {
+    let wd = Workdir::new();
+    wd.write(
+        "tenant.toml",
+        &workdir::TENANT
+            .replace("seats = 3", "seats = 100")
+            .replace("seats = 1", "seats = 100"),
+    );
+    let people: Vec<String> = (1..=30)
+        .map(|i| format!("E{i},Bo{i},Ek,{},In dienst", ["", "SPE_E3", "EMS"][i % 3]))
+        .collect();
+    let rows: Vec<&str> = people.iter().map(String::as_str).collect();
+    let mut full = NIGHTLY.to_vec();
+    full.extend_from_slice(&["--full-export", "--max-leavers", "100%"]);
+    assert_eq!(hr_import(&wd, "night1.csv", &rows, &full).0, 0);
+    assert_eq!(hr_import(&wd, "night2.csv", &rows, &full).0, 0);
+    let digests = || wd.query("SELECT * FROM person_digests ORDER BY user_id");
+    let kept = digests();
+    assert_eq!(kept.len(), 30);
+    // Tonight: new people, changed licences, leavers, people gone from the export.
+    let mut tonight: Vec<String> = people
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 7 != 3)
+        .map(|(i, row)| match i % 5 {
+            1 => row.replace(",In dienst", ",Uit dienst"),
+            2 => row.replace(",,In", ",SPE_E3,In"),
+            _ => row.clone(),
+        })
+        .collect();
+    tonight.push("E99,Nieuw,Mens,EMS,In dienst".to_string());
+    let tonight: Vec<&str> = tonight.iter().map(String::as_str).collect();
+    let mut dry = full.clone();
+    dry.push("--dry-run");
+    let (_, planned) = hr_import(&wd, "planned.csv", &tonight, &dry);
+
+    // Killed with everything written and the digests of the people it wrote kept, but
+    // not committed.
+    wd.write("hr.toml", HR_COLUMNS);
+    let mut text = String::from("Personeelsnummer,Voornaam,Achternaam,Licentie,Status\r\n");
+    for r in &tonight {
+        text.push_str(r);
+        text.push_str("\r\n");
+    }
+    wd.write("tonight.csv", &text);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("onboard"))
+        .current_dir(wd.dir())
+        .args([
+            "import",
+            "tonight.csv",
+            "-o",
+            "killed.csv",
+            "--columns",
+            "hr.toml",
+        ])
+        .args(&full)
+        .args(["--tenant", "tenant.toml", "--directory", "onboard.db"])
+        .env("ONBOARD_PAUSE_AT", "staged")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    workdir::wait_for_pause(child.stderr.as_mut().unwrap(), "staged");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(digests(), kept, "as before the run");
+    assert_eq!(wd.listing(&[]).1.len(), 30);
+
+    // The night run again does what it planned (a dry run shows no passwords), and keeps
+    // what it wrote.
+    let (code, results) = hr_import(&wd, "tonight.csv", &tonight, &full);
+    assert_eq!(results.matches("<password>").count(), 1, "{results}");
+    assert_eq!((code, results.replace("<password>", "")), (0, planned));
+    assert_eq!(
+        digests().len(),
+        wd.query("SELECT count(*) FROM users")[0][0]
+            .parse::<usize>()
+            .unwrap()
+    );
 }

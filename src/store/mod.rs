@@ -123,9 +123,11 @@ impl Directory {
                 setup.push_str(&format!("PRAGMA page_size = {NEW_PAGE_SIZE}; "));
             }
             setup.push_str("PRAGMA synchronous = EXTRA; PRAGMA foreign_keys = ON; ");
-            // Statement journals (each write with triggers keeps the pages it changes, to
-            // undo that one statement) in memory: in a temporary file they were written
-            // to disk, 350 MB for a nightly sync of a million people.
+            // Statement journals (a write that fires triggers keeps the pages it changes,
+            // to undo that one statement) in memory: SQLite decides where they go when a
+            // transaction begins, and in a temporary file they were written to disk, 350
+            // MB for a nightly sync of a million people. A bulk load sets it back to files
+            // ([`Directory::begin`]).
             setup.push_str("PRAGMA temp_store = MEMORY; ");
             // The journal mode is settled in `begin`, under the write lock.
             if !new_file {
@@ -189,6 +191,11 @@ impl Directory {
             let wal = self.journal_mode()? == "wal";
             if wal != bulk {
                 self.bulk = bulk;
+                if bulk {
+                    // The sorts that build a bulk load's indexes spill to temporary files,
+                    // not memory: hundreds of MB at a million users.
+                    self.conn.execute_batch("PRAGMA temp_store = FILE")?;
+                }
                 if !bulk {
                     // Writes into a big directory touch random pages of its indexes
                     // (User Names, Object IDs): with the default cache SQLite spills
