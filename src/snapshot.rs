@@ -225,6 +225,36 @@ struct Entry {
     shared: bool,
 }
 
+impl Entry {
+    const EMPTY: Entry = Entry {
+        employee: Digest { hi: 0, lo: 0 },
+        state: PersonState {
+            rest: 0,
+            location: 0,
+            block: false,
+        },
+        id: 0,
+        shared: false,
+    };
+
+    /// The entry of a kept user who is an active person with an Employee ID.
+    fn of_kept(k: &Kept) -> Option<Entry> {
+        k.person.map(|p| Entry {
+            employee: Digest {
+                hi: p.employee_hi,
+                lo: p.employee_lo,
+            },
+            state: PersonState {
+                rest: p.rest,
+                location: p.location,
+                block: p.block,
+            },
+            id: k.user_id,
+            shared: false,
+        })
+    }
+}
+
 /// The active people with an Employee ID, sorted by the digest of that ID, with an index
 /// of where each run of digests with the same top bits starts: a look-up is a jump and a
 /// short scan (about two cache misses) instead of a binary search's twenty.
@@ -275,54 +305,42 @@ impl Snapshot {
             read = fresh.len(),
             "people's digests: kept by the directory, read now"
         );
-        let entries = kept
-            .iter()
-            .chain(&fresh)
-            .filter_map(|k| {
-                k.person.map(|p| Entry {
-                    employee: Digest {
-                        hi: p.employee_hi,
-                        lo: p.employee_lo,
-                    },
-                    state: PersonState {
-                        rest: p.rest,
-                        location: p.location,
-                        block: p.block,
-                    },
-                    id: k.user_id,
-                    shared: false,
-                })
-            })
-            .collect();
-        Ok((Snapshot::of(entries), fresh))
+        let snapshot = Snapshot::of(|| kept.iter().chain(&fresh).filter_map(Entry::of_kept));
+        Ok((snapshot, fresh))
     }
 
-    /// The snapshot of `entries`, in any order.
-    fn of(mut entries: Vec<Entry>) -> Snapshot {
-        entries.sort_unstable_by_key(|e| e.employee);
-        for i in 1..entries.len() {
-            if entries[i].employee == entries[i - 1].employee {
-                entries[i].shared = true;
-                entries[i - 1].shared = true;
-            }
-        }
-        entries.shrink_to_fit();
+    /// The snapshot of the entries `entries()` gives, in any order (it is called three
+    /// times). They are put in order of their buckets by counting, then each bucket
+    /// (about two entries) is sorted: a sort of all of them took 0.08 s at a million.
+    fn of<'a, I: Iterator<Item = Entry>>(entries: impl Fn() -> I + 'a) -> Snapshot {
+        let n = entries().count();
         // About two entries a bucket.
-        let bits = (entries.len() / 2)
-            .max(1)
-            .next_power_of_two()
-            .trailing_zeros()
-            .min(30);
+        let bits = (n / 2).max(1).next_power_of_two().trailing_zeros().min(30);
         let mut starts = vec![0u32; (1usize << bits) + 1];
-        let mut at = 0usize;
-        for (b, start) in starts.iter_mut().enumerate() {
-            while at < entries.len() && bucket(entries[at].employee.hi, bits) < b as u64 {
-                at += 1;
+        for e in entries() {
+            starts[bucket(e.employee.hi, bits) as usize + 1] += 1;
+        }
+        for b in 1..starts.len() {
+            starts[b] += starts[b - 1];
+        }
+        let mut next = starts.clone();
+        let mut sorted = vec![Entry::EMPTY; n];
+        for e in entries() {
+            let at = &mut next[bucket(e.employee.hi, bits) as usize];
+            sorted[*at as usize] = e;
+            *at += 1;
+        }
+        for b in 0..starts.len() - 1 {
+            sorted[starts[b] as usize..starts[b + 1] as usize].sort_unstable_by_key(|e| e.employee);
+        }
+        for i in 1..sorted.len() {
+            if sorted[i].employee == sorted[i - 1].employee {
+                sorted[i].shared = true;
+                sorted[i - 1].shared = true;
             }
-            *start = at as u32;
         }
         Snapshot {
-            entries,
+            entries: sorted,
             starts,
             bits,
         }
@@ -524,6 +542,43 @@ mod tests {
             a2.key(),
             "the order of the columns does not matter"
         );
+    }
+
+    #[test]
+    fn every_person_is_found_by_their_employee_id_and_a_shared_one_never() {
+        let kept: Vec<Kept> = (0..5000)
+            .map(|i: i64| Kept {
+                user_id: i,
+                person: (i % 7 != 3).then(|| {
+                    // Users 12 and 13 share an Employee ID.
+                    let d = Digest::of(&format!("e{}", if i == 13 { 12 } else { i }));
+                    KeptPerson {
+                        employee_hi: d.hi,
+                        employee_lo: d.lo,
+                        rest: i as u64,
+                        location: 0,
+                        block: false,
+                    }
+                }),
+            })
+            .collect();
+        let snapshot = Snapshot::of(|| kept.iter().rev().filter_map(Entry::of_kept));
+        assert_eq!(
+            snapshot.len(),
+            kept.iter().filter(|k| k.person.is_some()).count()
+        );
+        for k in &kept {
+            let found = snapshot.state(Digest::of(&format!("e{}", k.user_id)));
+            match (k.user_id, k.person) {
+                (12 | 13, _) => assert_eq!(found, None, "shared"),
+                (_, Some(p)) => assert_eq!(found.map(|s| s.rest), Some(p.rest)),
+                (_, None) => assert_eq!(found, None),
+            }
+        }
+        assert_eq!(snapshot.state(Digest::of("nobody")), None);
+        let mut missing = snapshot.missing(|d| d != Digest::of("e1"));
+        missing.sort_unstable();
+        assert_eq!(missing, [1]);
     }
 
     #[test]

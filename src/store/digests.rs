@@ -26,26 +26,50 @@ pub struct KeptPerson {
     pub block: bool,
 }
 
+/// The bytes of a [`KeptPerson`] in the `digests` column: its fields in order, integers
+/// little-endian. One blob reads faster than five columns: a million of them are read
+/// every night.
+const PACKED: usize = 8 + 4 + 8 + 8 + 1;
+
+impl KeptPerson {
+    fn to_bytes(self) -> [u8; PACKED] {
+        let mut b = [0u8; PACKED];
+        b[0..8].copy_from_slice(&self.employee_hi.to_le_bytes());
+        b[8..12].copy_from_slice(&self.employee_lo.to_le_bytes());
+        b[12..20].copy_from_slice(&self.rest.to_le_bytes());
+        b[20..28].copy_from_slice(&self.location.to_le_bytes());
+        b[28] = self.block as u8;
+        b
+    }
+
+    fn from_bytes(b: &[u8]) -> Option<KeptPerson> {
+        let b: &[u8; PACKED] = b.try_into().ok()?;
+        let u64_at = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
+        Some(KeptPerson {
+            employee_hi: u64_at(0),
+            employee_lo: u32::from_le_bytes(b[8..12].try_into().expect("4 bytes")),
+            rest: u64_at(12),
+            location: u64_at(20),
+            block: b[28] != 0,
+        })
+    }
+}
+
 impl Directory {
     /// The kept digests of `spec` of the users with ids in `ids`, in id order.
     pub fn kept_digests(&self, spec: u64, ids: std::ops::RangeInclusive<i64>) -> Result<Vec<Kept>> {
         let mut stmt = self.conn.prepare(
-            "SELECT user_id, person, employee_hi, employee_lo, rest, location, block \
-             FROM person_digests WHERE user_id >= ?1 AND user_id <= ?2 AND spec = ?3 \
-             ORDER BY user_id",
+            "SELECT user_id, digests FROM person_digests \
+             WHERE user_id >= ?1 AND user_id <= ?2 AND spec = ?3 ORDER BY user_id",
         )?;
         let mut rows = stmt.query(rusqlite::params![ids.start(), ids.end(), spec as i64])?;
         let mut kept = Vec::new();
         while let Some(r) = rows.next()? {
-            let person = match r.get::<_, bool>(1)? {
-                true => Some(KeptPerson {
-                    employee_hi: r.get::<_, i64>(2)? as u64,
-                    employee_lo: r.get::<_, i64>(3)? as u32,
-                    rest: r.get::<_, i64>(4)? as u64,
-                    location: r.get::<_, i64>(5)? as u64,
-                    block: r.get(6)?,
-                }),
-                false => None,
+            let person = match r.get_ref(1)?.as_blob_or_null()? {
+                Some(bytes) => Some(KeptPerson::from_bytes(bytes).ok_or_else(|| {
+                    anyhow::anyhow!("a kept digest of {} bytes, not {PACKED}", bytes.len())
+                })?),
+                None => None,
             };
             kept.push(Kept {
                 user_id: r.get(0)?,
@@ -88,21 +112,14 @@ impl Directory {
     pub fn keep_digests(&self, spec: u64, digests: &[Kept]) -> Result<()> {
         self.flush()?;
         let mut stmt = self.conn.prepare_cached(
-            "INSERT OR REPLACE INTO person_digests \
-             (user_id, spec, person, employee_hi, employee_lo, rest, location, block) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT OR REPLACE INTO person_digests (user_id, spec, digests) VALUES (?1, ?2, ?3)",
         )?;
         for kept in digests {
-            let p = kept.person;
+            let packed = kept.person.map(|p| p.to_bytes());
             stmt.execute(rusqlite::params![
                 kept.user_id,
                 spec as i64,
-                p.is_some(),
-                p.map(|p| p.employee_hi as i64),
-                p.map(|p| p.employee_lo as i64),
-                p.map(|p| p.rest as i64),
-                p.map(|p| p.location as i64),
-                p.map(|p| p.block),
+                packed.as_ref().map(|b| &b[..])
             ])?;
         }
         Ok(())
@@ -126,5 +143,23 @@ impl Directory {
         ids.sort_unstable();
         ids.dedup();
         ids
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_person_is_kept_in_29_bytes_and_read_back_the_same() {
+        let p = KeptPerson {
+            employee_hi: u64::MAX - 7,
+            employee_lo: 0xdead_beef,
+            rest: 1,
+            location: 1 << 63,
+            block: true,
+        };
+        assert_eq!(KeptPerson::from_bytes(&p.to_bytes()), Some(p));
+        assert_eq!(KeptPerson::from_bytes(&p.to_bytes()[..28]), None);
     }
 }

@@ -12,9 +12,7 @@ macro_rules! person_digests {
         "CREATE TABLE IF NOT EXISTS person_digests (
     user_id INTEGER PRIMARY KEY,        -- users.id
     spec INTEGER NOT NULL,              -- the input's columns and the digest's version
-    person INTEGER NOT NULL,            -- 1: active with an Employee ID; 0: not
-    employee_hi INTEGER, employee_lo INTEGER, -- the lower-cased Employee ID's digest
-    rest INTEGER, location INTEGER, block INTEGER
+    digests BLOB                        -- NULL: not an active person with an Employee ID
 );
 "
     };
