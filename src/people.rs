@@ -121,6 +121,8 @@ struct Done {
     errors: Vec<String>,
     /// A credential mail goes to the restored user.
     mail: bool,
+    /// The id of the user this row offboards (after the last row, with the others).
+    offboard: Option<i64>,
 }
 
 impl Done {
@@ -135,6 +137,7 @@ impl Done {
             warnings: Vec::new(),
             errors: Vec::new(),
             mail: false,
+            offboard: None,
         }
     }
 
@@ -319,6 +322,8 @@ fn decide_and_commit(
             let mut seen: HashMap<i64, u64> = HashMap::new();
             let mut raw = RawRow::default();
             let columns = input.columns.clone();
+            // The users to offboard, by id: offboarded together after the last row.
+            let mut leaving = Vec::new();
             while input.next_row(&mut raw)? {
                 crate::interrupt::check()?;
                 let done = decide_row(
@@ -331,7 +336,13 @@ fn decide_and_commit(
                     &mut pool,
                     &mut granted,
                 )?;
+                if let Some(id) = done.offboard {
+                    leaving.push((id, rows.len()));
+                }
                 rows.push(done);
+            }
+            if let (Some(d), false) = (directory, job.dry_run) {
+                d.offboard_all(leaving.iter().map(|&(id, at)| (id, &rows[at].licenses[..])))?;
             }
         }
         (_, None) => unreachable!("offboard and restore read a file"),
@@ -583,9 +594,7 @@ fn decide_row(
                 return Ok(done);
             }
             done.licenses = user.licenses.clone();
-            if let (Some(d), false) = (directory, job.dry_run) {
-                d.offboard(user)?;
-            }
+            done.offboard = Some(user.id);
             done.outcome = Outcome::Offboarded;
         }
         Action::Restore => {

@@ -1062,3 +1062,50 @@ fn a_nightly_killed_before_its_commit_leaves_the_kept_digests_as_they_were() {
             .unwrap()
     );
 }
+
+#[test]
+fn offboarding_thousands_at_once_frees_every_seat_they_held() {
+    let wd = Workdir::new();
+    wd.write(
+        "tenant.toml",
+        &workdir::TENANT
+            .replace("seats = 3", "seats = 5000")
+            .replace("seats = 1", "seats = 5000"),
+    );
+    // More people than one group of statements offboards.
+    let n = 4500;
+    let rows: Vec<String> = (0..n)
+        .map(|i| {
+            let licenses = ["SPE_E3", "SPE_E3+EMS", ""][i % 3];
+            format!("u{i}@contoso.com,U,{i},U {i},,{licenses},,,,,E{i},")
+        })
+        .collect();
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    wd.write("users.csv", &workdir::csv(&rows));
+    assert_eq!(wd.import("users.csv", "users.out.csv", &[]), 0);
+    let mut leavers = String::from("Employee ID\r\n");
+    for i in (0..n).filter(|i| i % 9 != 0) {
+        leavers.push_str(&format!("E{i}\r\n"));
+    }
+    wd.write("leavers.csv", &leavers);
+    let (code, stderr) = run(&wd, &["offboard", "leavers.csv", "-o", "off.csv"]);
+    assert_eq!(code, 0, "{stderr}");
+    let results = wd.results("off.csv");
+    assert_eq!(results.matches(",offboarded,").count(), 4000);
+    assert_eq!(wd.listing(&["--deleted"]).1.len(), 4000);
+    // The 500 who stay (every ninth) hold SPE_E3; every other seat is free again.
+    assert_eq!(wd.seat_counts(), [("SPE_E3".to_string(), 500)]);
+    assert_eq!(
+        wd.query("SELECT sku, count(*) FROM user_licenses GROUP BY sku"),
+        [["SPE_E3", "500"]]
+    );
+    // What the leavers held is kept for a restore.
+    let held: usize = (0..n)
+        .filter(|i| i % 9 != 0)
+        .map(|i| [1, 2, 0][i % 3])
+        .sum();
+    assert_eq!(
+        wd.query("SELECT count(*) FROM user_offboarded_licenses")[0][0],
+        held.to_string()
+    );
+}

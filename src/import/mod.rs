@@ -202,7 +202,7 @@ impl Run<'_> {
         missing.sort_unstable();
         let mut users = d.users_by_ids(&missing)?;
         if !self.job.dry_run {
-            d.offboard_all(&users)?;
+            d.offboard_all(users.iter().map(|u| (u.id, &u.licenses[..])))?;
         }
         // In User Name order, not the snapshot's.
         users.sort_by_cached_key(|u| u.user_name.to_lowercase());
