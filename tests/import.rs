@@ -561,16 +561,10 @@ fn a_killed_first_import_leaves_an_empty_directory_that_every_command_reads() {
         "big.csv",
         &csv(&rows.iter().map(String::as_str).collect::<Vec<_>>()),
     );
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("onboard"))
-        .current_dir(wd.dir())
-        .args(["import", "big.csv", "-o", "big.results.csv", "-q"])
-        .args(["--tenant", "tenant.toml", "--directory", "onboard.db"])
-        .env("ONBOARD_PAUSE_AT", "staged")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    crate::workdir::wait_for_pause(child.stderr.as_mut().unwrap(), "staged");
+    let mut child = wd.paused_at(
+        &["import", "big.csv", "-o", "big.results.csv", "-q"],
+        "staged",
+    );
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(wd.exists("onboard.db-journal"), "a hot journal is left");

@@ -1027,24 +1027,16 @@ fn a_nightly_killed_before_its_commit_leaves_the_kept_digests_as_they_were() {
         text.push_str("\r\n");
     }
     wd.write("tonight.csv", &text);
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("onboard"))
-        .current_dir(wd.dir())
-        .args([
-            "import",
-            "tonight.csv",
-            "-o",
-            "killed.csv",
-            "--columns",
-            "hr.toml",
-        ])
-        .args(&full)
-        .args(["--tenant", "tenant.toml", "--directory", "onboard.db"])
-        .env("ONBOARD_PAUSE_AT", "staged")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    workdir::wait_for_pause(child.stderr.as_mut().unwrap(), "staged");
+    let mut args = vec![
+        "import",
+        "tonight.csv",
+        "-o",
+        "killed.csv",
+        "--columns",
+        "hr.toml",
+    ];
+    args.extend_from_slice(&full);
+    let mut child = wd.paused_at(&args, "staged");
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(digests(), kept, "as before the run");

@@ -76,6 +76,23 @@ impl Workdir {
         cmd
     }
 
+    /// Starts `onboard ARGS` (with the folder's tenant and directory) with
+    /// `ONBOARD_PAUSE_AT=point`, and returns it once it says it has paused there.
+    pub fn paused_at(&self, args: &[&str], point: &str) -> std::process::Child {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("onboard"))
+            .current_dir(self.dir.path())
+            .env_remove("RUST_LOG")
+            .args(args)
+            .args(["--tenant", "tenant.toml", "--directory", "onboard.db"])
+            .env("ONBOARD_PAUSE_AT", point)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn onboard");
+        wait_for_pause(child.stderr.as_mut().expect("stderr"), point);
+        child
+    }
+
     /// Runs `onboard import INPUT -o OUTPUT ARGS...` and returns the exit code.
     pub fn import(&self, input: &str, output: &str, args: &[&str]) -> i32 {
         let mut all = vec!["import", input, "-o", output, "-q"];
