@@ -125,23 +125,28 @@ fn a_directory_of_the_previous_version_is_upgraded_in_place_losing_nothing() {
     )));
 }
 
-#[test]
-fn a_directory_of_schema_3_is_upgraded_keeping_people_offboarded_and_restored() {
-    let wd = workdir_with("directory-v3.db");
-    // The same listings, seats and runs as the version that wrote it printed; the
-    // Object IDs included, since they never change.
-    for (args, fixture_name) in [
-        (vec!["users"], "directory-v3.users.csv"),
-        (vec!["users", "--deleted"], "directory-v3.deleted.csv"),
-        (vec!["seats", "--format", "csv"], "directory-v3.seats.csv"),
-        (vec!["runs", "--format", "csv"], "directory-v3.runs.csv"),
+/// `users`, `users --deleted`, `seats` and `runs` print what the version that wrote the
+/// fixture directory `name` printed (`name.users.csv` and so on); the Object IDs
+/// included, since they never change.
+fn prints_as_the_version_that_wrote_it(wd: &Workdir, name: &str) {
+    for (args, printed) in [
+        (vec!["users"], "users"),
+        (vec!["users", "--deleted"], "deleted"),
+        (vec!["seats", "--format", "csv"], "seats"),
+        (vec!["runs", "--format", "csv"], "runs"),
     ] {
         assert_eq!(
-            stdout(&wd, &args),
-            std::fs::read_to_string(fixture(fixture_name)).unwrap(),
+            stdout(wd, &args),
+            std::fs::read_to_string(fixture(&format!("{name}.{printed}.csv"))).unwrap(),
             "{args:?}"
         );
     }
+}
+
+#[test]
+fn a_directory_of_schema_3_is_upgraded_keeping_people_offboarded_and_restored() {
+    let wd = workdir_with("directory-v3.db");
+    prints_as_the_version_that_wrote_it(&wd, "directory-v3");
     assert_eq!(wd.query("PRAGMA user_version")[0][0], "5");
     assert_eq!(wd.query("SELECT count(*) FROM mails"), [["0"]]);
 }
@@ -149,18 +154,7 @@ fn a_directory_of_schema_3_is_upgraded_keeping_people_offboarded_and_restored() 
 #[test]
 fn a_directory_of_schema_4_is_upgraded_and_a_nightly_sync_can_run_on_it_at_once() {
     let wd = workdir_with("directory-v4.db");
-    for (args, fixture_name) in [
-        (vec!["users"], "directory-v4.users.csv"),
-        (vec!["users", "--deleted"], "directory-v4.deleted.csv"),
-        (vec!["seats", "--format", "csv"], "directory-v4.seats.csv"),
-        (vec!["runs", "--format", "csv"], "directory-v4.runs.csv"),
-    ] {
-        assert_eq!(
-            stdout(&wd, &args),
-            std::fs::read_to_string(fixture(fixture_name)).unwrap(),
-            "{args:?}"
-        );
-    }
+    prints_as_the_version_that_wrote_it(&wd, "directory-v4");
     assert_eq!(wd.query("PRAGMA user_version")[0][0], "5");
 
     // A nightly sync as the first command: the upgrade is committed before the run's own
