@@ -5,8 +5,10 @@
 //! A night's export mostly repeats what the directory holds. A row whose state digest
 //! matches its person's is `unchanged` without a look-up; only the rows that differ (a
 //! changed title, a new licence, a rename, a leaver, a new person) are looked up and
-//! planned in full. The snapshot is one scan of the directory and 40 bytes a person, so
-//! a million people take about 40 MB. It also tells `--full-export` who is missing.
+//! planned in full. The snapshot is 40 bytes a person, so a million people take about
+//! 40 MB. It also tells `--full-export` who is missing. The directory keeps each person's
+//! digests between nights ([`crate::store::digests`]): a night reads those, and in full
+//! only the people written since.
 
 use std::ops::RangeInclusive;
 
@@ -58,49 +60,46 @@ impl StateSpec {
     /// What names these columns and this way of digesting among the digests the directory
     /// keeps: any change to either makes them digests of something else.
     pub fn key(&self) -> u64 {
-        State::with(|h| {
-            h.text(DIGEST_VERSION);
-            h.len(self.profile.len());
-            for &i in &self.profile {
-                h.len(i);
-            }
-            for flag in [
-                self.location,
-                self.block,
-                self.licenses,
-                self.apps,
-                self.roles,
-            ] {
-                h.len(flag as usize);
-            }
-            h.finish()
-        })
+        let mut h = State::new();
+        h.text(DIGEST_VERSION);
+        h.len(self.profile.len());
+        for &i in &self.profile {
+            h.len(i);
+        }
+        for flag in [
+            self.location,
+            self.block,
+            self.licenses,
+            self.apps,
+            self.roles,
+        ] {
+            h.len(flag as usize);
+        }
+        h.finish()
     }
 
     /// The state of a stored person.
     pub fn of_stored(&self, user: &PersonView) -> PersonState {
-        let rest = State::with(|h| {
-            h.text(user.user_name);
-            for &i in &self.profile {
-                h.text(user.profile[i]);
-            }
-            if self.licenses {
-                h.set(user.licenses.iter().map(String::as_str));
-            }
-            if self.apps {
-                h.pairs(
-                    user.disabled_apps
-                        .iter()
-                        .map(|(s, a)| (s.as_str(), a.as_str())),
-                );
-            }
-            if self.roles {
-                h.set(user.roles.iter().map(String::as_str));
-            }
-            h.finish()
-        });
+        let mut h = State::new();
+        h.text(user.user_name);
+        for &i in &self.profile {
+            h.text(user.profile[i]);
+        }
+        if self.licenses {
+            h.set(user.licenses.iter().map(String::as_str));
+        }
+        if self.apps {
+            h.pairs(
+                user.disabled_apps
+                    .iter()
+                    .map(|(s, a)| (s.as_str(), a.as_str())),
+            );
+        }
+        if self.roles {
+            h.set(user.roles.iter().map(String::as_str));
+        }
         PersonState {
-            rest,
+            rest: h.finish(),
             location: location_digest(user.usage_location),
             block: user.block_sign_in,
         }
@@ -129,29 +128,28 @@ impl StateSpec {
     }
 
     fn rest_of_row(&self, row: &CheckedRow, columns: &Columns, tenant: &Tenant) -> u64 {
-        State::with(|h| {
-            h.text(&row.user_name);
-            for &i in &self.profile {
-                h.text(row.cell(columns, PROFILE_FIELDS[i]));
-            }
-            if self.licenses {
-                h.set(
-                    row.licenses
-                        .iter()
-                        .map(|&l| tenant.licenses[l as usize].sku.as_str()),
-                );
-            }
-            if self.apps {
-                h.pairs(row.disabled_apps.iter().map(|&(l, a)| {
-                    let license = &tenant.licenses[l as usize];
-                    (license.sku.as_str(), license.apps[a as usize].as_str())
-                }));
-            }
-            if self.roles {
-                h.set(row.roles.iter().copied());
-            }
-            h.finish()
-        })
+        let mut h = State::new();
+        h.text(&row.user_name);
+        for &i in &self.profile {
+            h.text(row.cell(columns, PROFILE_FIELDS[i]));
+        }
+        if self.licenses {
+            h.set(
+                row.licenses
+                    .iter()
+                    .map(|&l| tenant.licenses[l as usize].sku.as_str()),
+            );
+        }
+        if self.apps {
+            h.pairs(row.disabled_apps.iter().map(|&(l, a)| {
+                let license = &tenant.licenses[l as usize];
+                (license.sku.as_str(), license.apps[a as usize].as_str())
+            }));
+        }
+        if self.roles {
+            h.set(row.roles.iter().copied());
+        }
+        h.finish()
     }
 }
 
@@ -163,9 +161,8 @@ impl StateSpec {
 struct State(u64);
 
 impl State {
-    /// Gives `f` an empty state.
-    fn with(f: impl FnOnce(&mut State) -> u64) -> u64 {
-        f(&mut State(0))
+    fn new() -> State {
+        State(0)
     }
 
     fn len(&mut self, n: usize) {
