@@ -142,6 +142,8 @@ impl Directory {
             // A file that an interrupted first import left without tables: empty.
             return Ok(None);
         } else if dir.version()? != SCHEMA_VERSION {
+            // Written by an older onboard (a newer one's file was refused above): opening
+            // it for writing upgrades it in place, then it is opened as asked.
             drop(dir);
             let writer =
                 Directory::open(path, Access::Write, busy_timeout)?.expect("a writable directory");
