@@ -1,5 +1,5 @@
 //! The digests a nightly sync keeps of each user (`person_digests`), so that the next
-//! night's snapshot reads three integers a person instead of every column of everyone.
+//! night's snapshot reads 29 bytes a person instead of every column of everyone.
 //! The schema's triggers delete a user's row on every write to them or their grants; a
 //! row is therefore either true or gone, and the snapshot reads again only the users
 //! whose rows are gone.
@@ -107,8 +107,9 @@ impl Directory {
         Ok(ids)
     }
 
-    /// Keeps `digests`, of `spec`, inside the run's transaction: written before the run's
-    /// own writes, whose triggers then delete the rows of the users the run changes.
+    /// Keeps `digests`, of `spec`, inside the run's transaction (replacing what was kept of
+    /// those users): the ones a nightly's snapshot read in full, before the run's writes,
+    /// and those of the people it wrote, after them.
     pub fn keep_digests(&self, spec: u64, digests: &[Kept]) -> Result<()> {
         self.flush()?;
         let mut stmt = self.conn.prepare_cached(
