@@ -309,7 +309,7 @@ impl Snapshot {
     /// The snapshot of the entries `entries()` gives, in any order (it is called three
     /// times). They are put in order of their buckets by counting, then each bucket
     /// (about two entries) is sorted: a sort of all of them took 0.08 s at a million.
-    fn of<'a, I: Iterator<Item = Entry>>(entries: impl Fn() -> I + 'a) -> Snapshot {
+    fn of<I: Iterator<Item = Entry>>(entries: impl Fn() -> I) -> Snapshot {
         let n = entries().count();
         // About two entries a bucket.
         let bits = (n / 2).max(1).next_power_of_two().trailing_zeros().min(30);

@@ -189,7 +189,7 @@ impl Run<'_> {
         let tenant = &self.job.tenant;
         // Without a snapshot the directory has no users: nobody is missing.
         let t = Instant::now();
-        let missing = match planner.snapshot.as_deref() {
+        let mut missing = match planner.snapshot.as_deref() {
             Some((snapshot, _)) => snapshot.missing(|d| planner.saw_employee(d)),
             None => Vec::new(),
         };
@@ -198,7 +198,6 @@ impl Run<'_> {
             leavers = missing.len(),
             "people not in the full export found"
         );
-        let mut missing = missing;
         missing.sort_unstable();
         let mut users = d.users_by_ids(&missing)?;
         if !self.job.dry_run {

@@ -159,7 +159,8 @@ impl Directory {
     }
 
     /// The users with these ids (ascending), with their grants, in id order; an id of no
-    /// user is left out. Four statements, whatever the number of users.
+    /// user is left out. Four statements, whatever the number of users, merged as
+    /// [`Directory::for_each_person_view`] merges them.
     pub fn users_by_ids(&self, ids: &[i64]) -> Result<Vec<StoredUser>> {
         self.flush()?;
         let which = Users::Ids(ids);
@@ -174,38 +175,10 @@ impl Directory {
             users.push(stored_user(r)?);
         }
         drop(rows);
-        let at: std::collections::HashMap<i64, usize> =
-            users.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
-        let grants = |columns: &str, table: &str| {
-            format!(
-                "SELECT user_id, {columns} FROM {table} WHERE {} ORDER BY user_id, {columns}",
-                which.condition("user_id")
-            )
-        };
-        let mut stmt = self.conn.prepare_cached(&grants("sku", "user_licenses"))?;
-        let mut rows = which.query(&mut stmt)?;
-        while let Some(r) = rows.next()? {
-            if let Some(&i) = at.get(&r.get(0)?) {
-                users[i].licenses.push(r.get(1)?);
-            }
-        }
-        drop(rows);
-        let mut stmt = self
-            .conn
-            .prepare_cached(&grants("sku, app", "user_disabled_apps"))?;
-        let mut rows = which.query(&mut stmt)?;
-        while let Some(r) = rows.next()? {
-            if let Some(&i) = at.get(&r.get(0)?) {
-                users[i].disabled_apps.push((r.get(1)?, r.get(2)?));
-            }
-        }
-        drop(rows);
-        let mut stmt = self.conn.prepare_cached(&grants("role", "user_roles"))?;
-        let mut rows = which.query(&mut stmt)?;
-        while let Some(r) = rows.next()? {
-            if let Some(&i) = at.get(&r.get(0)?) {
-                users[i].roles.push(r.get(1)?);
-            }
+        let mut statements = self.grant_statements(&which)?;
+        let mut grants = Grants::new(&mut statements, &which)?;
+        for u in &mut users {
+            grants.take(u.id, &mut u.licenses, &mut u.disabled_apps, &mut u.roles)?;
         }
         Ok(users)
     }
@@ -381,7 +354,57 @@ impl<'s, T> GrantScan<'s, T> {
     }
 }
 
+/// The three grant tables read for a set of users ([`Directory::grant_statements`]),
+/// each in user order: merged with the users read in id order, nothing is looked up.
+struct Grants<'s> {
+    licenses: GrantScan<'s, String>,
+    apps: GrantScan<'s, (String, String)>,
+    roles: GrantScan<'s, String>,
+}
+
+impl<'s> Grants<'s> {
+    fn new(statements: &'s mut [rusqlite::Statement; 3], which: &Users) -> Result<Grants<'s>> {
+        let [licenses, apps, roles] = statements;
+        Ok(Grants {
+            licenses: GrantScan::new(which.query(licenses)?, |r| r.get(1))?,
+            apps: GrantScan::new(which.query(apps)?, |r| Ok((r.get(1)?, r.get(2)?)))?,
+            roles: GrantScan::new(which.query(roles)?, |r| r.get(1))?,
+        })
+    }
+
+    /// Moves the grants of user `id` into `licenses`, `apps` and `roles` (emptied first),
+    /// skipping users before.
+    fn take(
+        &mut self,
+        id: i64,
+        licenses: &mut Vec<String>,
+        apps: &mut Vec<(String, String)>,
+        roles: &mut Vec<String>,
+    ) -> Result<()> {
+        self.licenses.take(id, licenses)?;
+        self.apps.take(id, apps)?;
+        self.roles.take(id, roles)
+    }
+}
+
 impl Directory {
+    /// The statements of [`Grants`] for `which` users: each grant table in user order
+    /// and, within a user, in value order (the tables' keys), as a user's grants are
+    /// listed everywhere.
+    fn grant_statements(&self, which: &Users) -> Result<[rusqlite::Statement<'_>; 3]> {
+        let prepare = |columns: &str, table: &str| {
+            self.conn.prepare(&format!(
+                "SELECT user_id, {columns} FROM {table} WHERE {} ORDER BY user_id, {columns}",
+                which.condition("user_id"),
+            ))
+        };
+        Ok([
+            prepare("sku", "user_licenses")?,
+            prepare("sku, app", "user_disabled_apps")?,
+            prepare("role", "user_roles")?,
+        ])
+    }
+
     /// The lowest and highest user id, if there are users.
     pub fn user_ids(&self) -> Result<Option<(i64, i64)>> {
         if !self.has_schema()? {
@@ -415,20 +438,8 @@ impl Directory {
             profile_columns(),
             which.condition("id"),
         ))?;
-        let grants = |columns: &str, table: &str| {
-            self.conn.prepare(&format!(
-                "SELECT user_id, {columns} FROM {table} WHERE {} ORDER BY user_id",
-                which.condition("user_id"),
-            ))
-        };
-        let mut licenses = grants("sku", "user_licenses")?;
-        let mut apps = grants("sku, app", "user_disabled_apps")?;
-        let mut roles = grants("role", "user_roles")?;
-        let mut licenses = GrantScan::new(which.query(&mut licenses)?, |r| r.get::<_, String>(1))?;
-        let mut apps = GrantScan::new(which.query(&mut apps)?, |r| {
-            Ok((r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-        })?;
-        let mut roles = GrantScan::new(which.query(&mut roles)?, |r| r.get::<_, String>(1))?;
+        let mut statements = self.grant_statements(which)?;
+        let mut grants = Grants::new(&mut statements, which)?;
         let (mut held, mut disabled, mut granted) = (Vec::new(), Vec::new(), Vec::new());
         let mut rows = which.query(&mut users)?;
         while let Some(r) = rows.next()? {
@@ -437,9 +448,7 @@ impl Directory {
                 f(id, None)?;
                 continue;
             }
-            licenses.take(id, &mut held)?;
-            apps.take(id, &mut disabled)?;
-            roles.take(id, &mut granted)?;
+            grants.take(id, &mut held, &mut disabled, &mut granted)?;
             let text = |i: usize| -> rusqlite::Result<&[u8]> {
                 Ok(r.get_ref(i)?.as_bytes_or_null()?.unwrap_or(b""))
             };
