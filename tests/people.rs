@@ -623,9 +623,8 @@ active = ["In dienst"]
 leaver = ["Uit dienst", "Terminated"]
 "#;
 
-/// Imports `rows` (after the HR header) as `name` with the HR columns file and `args`;
-/// returns the exit code and the result file (passwords masked).
-fn hr_import(wd: &Workdir, name: &str, rows: &[&str], args: &[&str]) -> (i32, String) {
+/// Writes `rows` (after the HR header) as the HR export `name`, and the HR columns file.
+fn write_hr(wd: &Workdir, name: &str, rows: &[&str]) {
     wd.write("hr.toml", HR_COLUMNS);
     let mut text = String::from("Personeelsnummer,Voornaam,Achternaam,Licentie,Status\r\n");
     for r in rows {
@@ -633,6 +632,30 @@ fn hr_import(wd: &Workdir, name: &str, rows: &[&str], args: &[&str]) -> (i32, St
         text.push_str("\r\n");
     }
     wd.write(name, &text);
+}
+
+/// HR rows of `n` active people Bo1 Ek … Bon Ek (Employee IDs E1 …), person `i` with the
+/// licences `licenses(i)`.
+fn bo_people(n: usize, licenses: impl Fn(usize) -> &'static str) -> Vec<String> {
+    (1..=n)
+        .map(|i| format!("E{i},Bo{i},Ek,{},In dienst", licenses(i)))
+        .collect()
+}
+
+/// The tests' tenant with `seats` seats in each pool.
+fn with_seats(wd: &Workdir, seats: usize) {
+    wd.write(
+        "tenant.toml",
+        &workdir::TENANT
+            .replace("seats = 3", &format!("seats = {seats}"))
+            .replace("seats = 1", &format!("seats = {seats}")),
+    );
+}
+
+/// Imports `rows` (after the HR header) as `name` with the HR columns file and `args`;
+/// returns the exit code and the result file (passwords masked).
+fn hr_import(wd: &Workdir, name: &str, rows: &[&str], args: &[&str]) -> (i32, String) {
+    write_hr(wd, name, rows);
     let out_name = format!("{name}.out.csv");
     let mut all = vec!["import", name, "-o", &out_name, "--columns", "hr.toml"];
     all.extend_from_slice(args);
@@ -790,14 +813,7 @@ fn leavers_in_the_hr_export_are_offboarded_and_free_their_seats() {
 #[test]
 fn a_full_export_offboards_who_is_missing_and_the_guard_stops_a_broken_one() {
     let wd = Workdir::new();
-    let people: Vec<String> = (1..=20)
-        .map(|i| {
-            format!(
-                "E{i},Bo{i},Ek,{},In dienst",
-                if i == 2 { "EMS" } else { "" }
-            )
-        })
-        .collect();
+    let people = bo_people(20, |i| if i == 2 { "EMS" } else { "" });
     let rows: Vec<&str> = people.iter().map(String::as_str).collect();
     assert_eq!(hr_import(&wd, "night1.csv", &rows, NIGHTLY).0, 0);
     let mut full = NIGHTLY.to_vec();
@@ -834,14 +850,7 @@ fn a_full_export_offboards_who_is_missing_and_the_guard_stops_a_broken_one() {
 #[test]
 fn a_nightly_never_trusts_what_it_kept_of_a_person_changed_since() {
     let wd = Workdir::new();
-    let people: Vec<String> = (1..=6)
-        .map(|i| {
-            format!(
-                "E{i},Bo{i},Ek,{},In dienst",
-                if i == 5 { "SPE_E3" } else { "" }
-            )
-        })
-        .collect();
+    let people = bo_people(6, |i| if i == 5 { "SPE_E3" } else { "" });
     let rows: Vec<&str> = people.iter().map(String::as_str).collect();
     let kept = || wd.query("SELECT count(*) FROM person_digests")[0][0].clone();
     assert_eq!(hr_import(&wd, "night1.csv", &rows, NIGHTLY).0, 0);
@@ -930,12 +939,7 @@ fn a_nightly_plans_the_same_with_or_without_the_digests_it_kept() {
         })
         .collect();
     let rows: Vec<&str> = people.iter().map(String::as_str).collect();
-    wd.write(
-        "tenant.toml",
-        &workdir::TENANT
-            .replace("seats = 3", "seats = 100")
-            .replace("seats = 1", "seats = 100"),
-    );
+    with_seats(&wd, 100);
     let mut full = NIGHTLY.to_vec();
     full.extend_from_slice(&["--full-export", "--max-leavers", "100%"]);
     assert_eq!(hr_import(&wd, "night1.csv", &rows, &full).0, 0);
@@ -978,15 +982,8 @@ fn a_nightly_plans_the_same_with_or_without_the_digests_it_kept() {
 #[test]
 fn a_nightly_killed_before_its_commit_leaves_the_kept_digests_as_they_were() {
     let wd = Workdir::new();
-    wd.write(
-        "tenant.toml",
-        &workdir::TENANT
-            .replace("seats = 3", "seats = 100")
-            .replace("seats = 1", "seats = 100"),
-    );
-    let people: Vec<String> = (1..=30)
-        .map(|i| format!("E{i},Bo{i},Ek,{},In dienst", ["", "SPE_E3", "EMS"][i % 3]))
-        .collect();
+    with_seats(&wd, 100);
+    let people = bo_people(30, |i| ["", "SPE_E3", "EMS"][i % 3]);
     let rows: Vec<&str> = people.iter().map(String::as_str).collect();
     let mut full = NIGHTLY.to_vec();
     full.extend_from_slice(&["--full-export", "--max-leavers", "100%"]);
@@ -1014,13 +1011,7 @@ fn a_nightly_killed_before_its_commit_leaves_the_kept_digests_as_they_were() {
 
     // Killed with everything written and the digests of the people it wrote kept, but
     // not committed.
-    wd.write("hr.toml", HR_COLUMNS);
-    let mut text = String::from("Personeelsnummer,Voornaam,Achternaam,Licentie,Status\r\n");
-    for r in &tonight {
-        text.push_str(r);
-        text.push_str("\r\n");
-    }
-    wd.write("tonight.csv", &text);
+    write_hr(&wd, "tonight.csv", &tonight);
     let mut args = vec![
         "import",
         "tonight.csv",
@@ -1052,12 +1043,7 @@ fn a_nightly_killed_before_its_commit_leaves_the_kept_digests_as_they_were() {
 #[test]
 fn offboarding_thousands_at_once_frees_every_seat_they_held() {
     let wd = Workdir::new();
-    wd.write(
-        "tenant.toml",
-        &workdir::TENANT
-            .replace("seats = 3", "seats = 5000")
-            .replace("seats = 1", "seats = 5000"),
-    );
+    with_seats(&wd, 5000);
     // More people than one group of statements offboards.
     let n = 4500;
     let rows: Vec<String> = (0..n)
